@@ -1,0 +1,207 @@
+"""Turning caller data (arrays, DataFrames, records) into validated model feeds.
+
+Every check names the field, what the signature expects and what came, so a
+caller can fix the request without reading the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from augur.errors import InvalidInput
+from augur.signature import ColumnSpec, Signature, TensorSpec
+
+_KIND_OF_DTYPE = {"f": "float", "i": "int", "u": "int", "b": "bool", "O": "string",
+                  "U": "string", "S": "string"}
+# numpy kinds that may be converted losslessly (or by float rounding) to a target kind.
+_CASTABLE = {
+    "f": {"f", "i", "u", "b"},
+    "i": {"i", "u", "b"},
+    "u": {"u", "b"},
+    "b": {"b"},
+    "O": {"O", "U", "S"},
+}
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_tensor(spec: TensorSpec, array: Any, *, allow_nan: bool = True) -> np.ndarray:
+    """Validate one tensor against its spec and return it in the spec's dtype.
+
+    Raises:
+        InvalidInput: wrong rank, a fixed dimension that differs, a dtype that
+            cannot be converted without loss, or NaN where none is allowed.
+    """
+    arr = array if isinstance(array, np.ndarray) else np.asarray(array)
+    want = spec.numpy_dtype
+    if arr.ndim != len(spec.shape):
+        raise InvalidInput(f"input {spec.name!r}: expected {len(spec.shape)} dimensions "
+                           f"(shape {list(spec.shape)}), got shape {list(arr.shape)}")
+    for axis, (want_dim, got_dim) in enumerate(zip(spec.shape, arr.shape, strict=True)):
+        if want_dim >= 0 and want_dim != got_dim:
+            raise InvalidInput(f"input {spec.name!r}: dimension {axis} must be {want_dim}, "
+                               f"got shape {list(arr.shape)}")
+    if arr.dtype != want:
+        if arr.dtype.kind not in _CASTABLE.get(want.kind, {want.kind}):
+            raise InvalidInput(f"input {spec.name!r}: expected {spec.datatype}, "
+                               f"got {arr.dtype} values that cannot be converted")
+        if want.kind == "O":
+            arr = arr.astype(object)
+        else:
+            arr = arr.astype(want)
+    if not allow_nan and want.kind == "f" and arr.size and np.isnan(arr).any():
+        row = int(np.argwhere(np.isnan(arr))[0][0])
+        raise InvalidInput(f"input {spec.name!r}: NaN at row {row} is not allowed")
+    return arr
+
+
+def _column_values(col: ColumnSpec, values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Convert one column's values to the kind the signature declares."""
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    if col.kind == "string":
+        out = np.empty(len(arr), dtype=object)
+        for i, v in enumerate(arr):
+            if isinstance(v, str):
+                out[i] = v
+            elif v is None or (isinstance(v, float) and np.isnan(v)):
+                if not col.nullable:
+                    raise InvalidInput(f"column {col.name!r}: missing value at row {i} "
+                                       "(expected a string)")
+                out[i] = ""
+            else:
+                raise InvalidInput(f"column {col.name!r}: expected a string, got "
+                                   f"{_describe(v)} ({type(v).__name__}) at row {i}")
+        return out
+    if arr.dtype.kind in "fiub":
+        num = arr
+    else:
+        num = np.empty(len(arr), dtype=np.float64)
+        for i, v in enumerate(arr):
+            if v is None:
+                num[i] = np.nan
+            elif isinstance(v, bool | np.bool_):
+                if col.kind != "bool":
+                    raise InvalidInput(f"column {col.name!r}: expected {col.kind}, got "
+                                       f"{_describe(v)} at row {i}")
+                num[i] = float(v)
+            elif isinstance(v, int | float | np.integer | np.floating):
+                num[i] = float(v)
+            else:
+                raise InvalidInput(f"column {col.name!r}: expected {col.kind}, got "
+                                   f"{_describe(v)} ({type(v).__name__}) at row {i}")
+    if num.dtype.kind == "f":
+        nan = np.isnan(num)
+        if nan.any() and not col.nullable:
+            raise InvalidInput(f"column {col.name!r}: missing value (NaN) at row "
+                               f"{int(np.argmax(nan))}, and the column does not allow NaN")
+        if col.kind in ("int", "bool"):
+            ok = ~nan
+            if (num[ok] != np.round(num[ok])).any():
+                bad = int(np.argmax(ok & (num != np.round(num))))
+                raise InvalidInput(f"column {col.name!r}: expected {col.kind}, got "
+                                   f"{_describe(num[bad].item())} at row {bad}")
+    return num
+
+
+def _from_columns(signature: Signature, table: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
+    missing = [c.name for c in signature.columns if c.name not in table]
+    if missing:
+        expected = ", ".join(c.name for c in signature.columns)
+        raise InvalidInput(f"missing column(s) {', '.join(map(repr, missing))}; "
+                           f"the model expects: {expected}")
+    feeds: dict[str, np.ndarray] = {}
+    for spec in signature.inputs:
+        cols = [c for c in signature.columns if c.tensor == spec.name]
+        if not cols:
+            raise InvalidInput(f"input {spec.name!r} is not fed by any column")
+        dtype = spec.numpy_dtype
+        if len(cols) == 1 and cols[0].index is None:
+            values = _column_values(cols[0], table[cols[0].name])
+            feeds[spec.name] = values.astype(dtype).reshape(n, 1) if dtype.kind != "O" \
+                else values.reshape(n, 1)
+            continue
+        width = max(c.index or 0 for c in cols) + 1
+        mat = np.empty((n, width), dtype=dtype)
+        for c in cols:
+            mat[:, c.index or 0] = _column_values(c, table[c.name])
+        feeds[spec.name] = mat
+    return feeds
+
+
+def to_feeds(signature: Signature, data: Any) -> dict[str, np.ndarray]:
+    """Turn caller data into validated ONNX Runtime feeds.
+
+    Accepts a mapping of input name to array, a pandas DataFrame, a list of
+    records (dicts), one record, or an array / nested list for a model with one
+    input.
+
+    Raises:
+        InvalidInput: the data does not match the signature; the message names
+            the field, what was expected and what came.
+    """
+    nan_ok = {s.name: all(c.nullable for c in signature.columns if c.tensor == s.name)
+              for s in signature.inputs}
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        if signature.columns:
+            table = {str(c): data[c].to_numpy() for c in data.columns}
+            return _from_columns(signature, table, len(data))
+        data = data.to_numpy()
+    if isinstance(data, Mapping):
+        names = {s.name for s in signature.inputs}
+        arrays = all(isinstance(v, np.ndarray | list | tuple) for v in data.values())
+        if data and set(data) <= names and arrays and not (
+                signature.columns and any(c.name in data for c in signature.columns)):
+            missing = sorted(names - set(data))
+            if missing:
+                raise InvalidInput(f"missing input(s) {', '.join(map(repr, missing))}")
+            return {s.name: check_tensor(s, data[s.name], allow_nan=nan_ok[s.name])
+                    for s in signature.inputs}
+        if not signature.columns:
+            unknown = sorted(set(data) - names) or sorted(names)
+            raise InvalidInput(f"unknown or missing input(s) {unknown}; the model takes: "
+                               f"{', '.join(sorted(names))}")
+        if data and arrays:  # columnar: {"age": [31, 40], "city": ["Paris", "Oslo"]}
+            lengths = {len(v) for v in data.values()}
+            if len(lengths) != 1:
+                raise InvalidInput(f"columns have different lengths: {sorted(lengths)}")
+            return _from_columns(signature, {k: list(v) for k, v in data.items()},
+                                 lengths.pop())
+        return to_feeds(signature, [data])
+    if isinstance(data, list | tuple) and data and all(isinstance(r, Mapping) for r in data):
+        if not signature.columns:
+            raise InvalidInput("this model takes tensors, not records: send an array for input "
+                               f"{signature.inputs[0].name!r}")
+        table = {c.name: [r.get(c.name, _MISSING) for r in data] for c in signature.columns}
+        for c in signature.columns:
+            for i, v in enumerate(table[c.name]):
+                if v is _MISSING:
+                    raise InvalidInput(f"record {i} is missing column {c.name!r}")
+        return _from_columns(signature, table, len(data))
+    if len(signature.inputs) != 1:
+        raise InvalidInput(f"the model has {len(signature.inputs)} inputs "
+                           f"({', '.join(s.name for s in signature.inputs)}): send a mapping "
+                           "of input name to array, or records")
+    spec = signature.inputs[0]
+    try:
+        arr = np.asarray(data, dtype=object if spec.datatype == "BYTES" else None)
+    except ValueError as exc:
+        raise InvalidInput(f"input {spec.name!r}: ragged or malformed array: {exc}") from exc
+    return {spec.name: check_tensor(spec, arr, allow_nan=nan_ok[spec.name])}
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()

@@ -1,0 +1,84 @@
+"""Shared fixtures: a throwaway registry, example models, and the real services.
+
+Service URLs come from the environment, with the defaults of the development and
+CI machines. A missing service skips its tests with a message naming it, unless
+``AUGUR_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from augur.registry import Registry
+
+POSTGRES_URL = os.environ.get("AUGUR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("AUGUR_TEST_REDIS", "redis://127.0.0.1:6379/0")
+NATS_URL = os.environ.get("AUGUR_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1",
+                                       parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str, default_port: int) -> str:
+    """Return ``url`` if the service answers; else skip (or fail under AUGUR_REQUIRE_SERVICES)."""
+    if _reachable(url, default_port):
+        return url
+    message = f"{name} is not reachable at {url}"
+    if os.environ.get("AUGUR_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} and AUGUR_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return require_service("PostgreSQL", POSTGRES_URL, 5432)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_service("Redis", REDIS_URL, 6379)
+
+
+@pytest.fixture
+def nats_url() -> str:
+    return require_service("NATS", NATS_URL, 4222)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    """An empty registry in a temporary AUGUR_HOME."""
+    return Registry(tmp_path / "augur-home")
+
+
+@pytest.fixture
+def augur_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point AUGUR_HOME at a temporary folder for code that reads the environment."""
+    home = tmp_path / "augur-home"
+    monkeypatch.setenv("AUGUR_HOME", str(home))
+    yield home
+
+
+@pytest.fixture(scope="session")
+def examples_registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    """A registry holding the example models (iris, diabetes, cancer) @production.
+
+    Session-scoped: treat it as read-only.
+    """
+    from augur.examples import register_examples
+
+    reg = Registry(tmp_path_factory.mktemp("examples") / "augur-home")
+    register_examples(reg)
+    return reg
