@@ -5,6 +5,7 @@ The demo, the tests and the benchmarks use them; nothing is downloaded.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +91,8 @@ def breast_cancer_lightgbm() -> Example:
 def train_examples() -> list[Example]:
     """Train every example model (about a second on a laptop)."""
     examples = [iris_forest(), diabetes_pipeline()]
-    try:
+    with contextlib.suppress(ImportError):  # the boosting extra is not installed
         examples.append(breast_cancer_lightgbm())
-    except ImportError:  # the boosting extra is not installed
-        pass
     return examples
 
 

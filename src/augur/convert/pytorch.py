@@ -53,7 +53,8 @@ def convert_torch_model(model: Any, sample: Any, *, dynamic_axes: dict[str, dict
         buf = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, tensors, buf, input_names=in_names, output_names=out_names,
+            torch.onnx.export(model, tensors, buf,  # type: ignore[arg-type]
+                              input_names=in_names, output_names=out_names,
                               dynamic_axes=axes, opset_version=TORCH_OPSET, dynamo=False)
     except Exception as exc:
         raise ExportFailed(f"PyTorch export of {type(model).__name__} failed: {exc}") from exc

@@ -77,7 +77,7 @@ def layout_for(sample: Any, *, per_column: bool | None = None) -> TabularLayout:
 def matrix_of(sample: Any, dtype: type = np.float32) -> np.ndarray:
     """The sample as one numeric matrix."""
     if is_dataframe(sample):
-        return sample.to_numpy(dtype=dtype)
+        return np.asarray(sample.to_numpy(dtype=dtype))
     return np.asarray(sample, dtype=dtype)
 
 

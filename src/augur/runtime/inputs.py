@@ -51,10 +51,7 @@ def check_tensor(spec: TensorSpec, array: Any, *, allow_nan: bool = True) -> np.
         if arr.dtype.kind not in _CASTABLE.get(want.kind, {want.kind}):
             raise InvalidInput(f"input {spec.name!r}: expected {spec.datatype}, "
                                f"got {arr.dtype} values that cannot be converted")
-        if want.kind == "O":
-            arr = arr.astype(object)
-        else:
-            arr = arr.astype(want)
+        arr = arr.astype(object) if want.kind == "O" else arr.astype(want)
     if not allow_nan and want.kind == "f" and arr.size and np.isnan(arr).any():
         row = int(np.argwhere(np.isnan(arr))[0][0])
         raise InvalidInput(f"input {spec.name!r}: NaN at row {row} is not allowed")
@@ -147,11 +144,9 @@ def to_feeds(signature: Signature, data: Any) -> dict[str, np.ndarray]:
     """
     nan_ok = {s.name: all(c.nullable for c in signature.columns if c.tensor == s.name)
               for s in signature.inputs}
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(data, pd.DataFrame):
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
         if signature.columns:
             table = {str(c): data[c].to_numpy() for c in data.columns}
             return _from_columns(signature, table, len(data))
@@ -174,19 +169,20 @@ def to_feeds(signature: Signature, data: Any) -> dict[str, np.ndarray]:
             lengths = {len(v) for v in data.values()}
             if len(lengths) != 1:
                 raise InvalidInput(f"columns have different lengths: {sorted(lengths)}")
-            return _from_columns(signature, {k: list(v) for k, v in data.items()},
-                                 lengths.pop())
+            columnar: dict[str, Any] = {k: list(v) for k, v in data.items()}
+            return _from_columns(signature, columnar, lengths.pop())
         return to_feeds(signature, [data])
     if isinstance(data, list | tuple) and data and all(isinstance(r, Mapping) for r in data):
         if not signature.columns:
             raise InvalidInput("this model takes tensors, not records: send an array for input "
                                f"{signature.inputs[0].name!r}")
-        table = {c.name: [r.get(c.name, _MISSING) for r in data] for c in signature.columns}
+        records: dict[str, Any] = {c.name: [r.get(c.name, _MISSING) for r in data]
+                                   for c in signature.columns}
         for c in signature.columns:
-            for i, v in enumerate(table[c.name]):
+            for i, v in enumerate(records[c.name]):
                 if v is _MISSING:
                     raise InvalidInput(f"record {i} is missing column {c.name!r}")
-        return _from_columns(signature, table, len(data))
+        return _from_columns(signature, records, len(data))
     if len(signature.inputs) != 1:
         raise InvalidInput(f"the model has {len(signature.inputs)} inputs "
                            f"({', '.join(s.name for s in signature.inputs)}): send a mapping "
