@@ -123,6 +123,7 @@ def hardware_description() -> dict[str, Any]:
 
 
 def runtime_version() -> str:
+    """The installed ONNX Runtime version (part of the tuning cache key)."""
     import onnxruntime as ort
 
     return str(ort.__version__)
