@@ -71,3 +71,15 @@ class ConfigError(AugurError, ValueError):
 
 class ServiceUnavailable(AugurError):
     """An external service (database, broker, cluster) cannot be reached."""
+
+
+class PredictionNotFound(AugurError, LookupError):
+    """No stored prediction matches a (model, key), or none is fresh enough."""
+
+
+class CompressionFailed(AugurError):
+    """A compression method cannot be applied to a model (or its tool failed)."""
+
+
+class QualityGateFailed(AugurError):
+    """A compressed version lost more quality than allowed; it was not registered."""

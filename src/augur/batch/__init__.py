@@ -1,0 +1,1 @@
+"""augur.batch (being built)."""

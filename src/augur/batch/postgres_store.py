@@ -1,0 +1,184 @@
+"""Predictions in PostgreSQL: COPY into a temporary table, then one upsert per chunk.
+
+``COPY`` is the fastest way into PostgreSQL; ``INSERT ... SELECT ... ON
+CONFLICT`` from the temporary table turns it into an idempotent upsert. The
+chunk's rows, its errors and the run's progress commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import orjson
+
+from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.errors import ServiceUnavailable, StoreError
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(text: str) -> str:
+    return text.translate(_COPY_ESCAPES) if ("\\" in text or "\t" in text or "\n" in text
+                                              or "\r" in text) else text
+
+
+def copy_text(keys: list[str], outputs: list[str]) -> bytes:
+    """Two columns in COPY text format (keys may hold any character)."""
+    return "".join(f"{_copy_field(k)}\t{_copy_field(o)}\n"
+                   for k, o in zip(keys, outputs, strict=True)).encode()
+
+
+class PostgresStore:
+    """Predictions in a PostgreSQL table keyed by ``(key, model)``.
+
+    Args:
+        url: ``postgresql://user@host:5432/database``.
+        table: the predictions table (``schema.table`` allowed); errors go to
+            ``{table}_errors``, progress to ``{table}_progress``.
+    """
+
+    def __init__(self, url: str, table: str = "predictions") -> None:
+        self.url = url
+        self.table = table
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return f"postgresql://{parts.hostname}:{parts.port or 5432}{parts.path} " \
+               f"(table {self.table})"
+
+    def errors_location(self) -> str:
+        return f"PostgreSQL table {self.table}_errors"
+
+    def open(self) -> None:
+        import psycopg
+
+        if self._conn is not None:
+            return
+        try:
+            conn = psycopg.connect(self.url, connect_timeout=10, autocommit=True)
+        except psycopg.Error as exc:
+            raise ServiceUnavailable(f"cannot connect to PostgreSQL at {self.describe()}: "
+                                     f"{exc}".strip()) from exc
+        t = self.table
+        try:
+            with conn.transaction():
+                # Serialize CREATE TABLE IF NOT EXISTS across concurrent writers.
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (t,))
+                conn.execute(f"""
+                    CREATE TABLE IF NOT EXISTS {t} (
+                        key TEXT NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL,
+                        outputs JSONB NOT NULL, run_id TEXT NOT NULL,
+                        created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (key, model))""")
+                conn.execute(f"""
+                    CREATE TABLE IF NOT EXISTS {t}_errors (
+                        run_id TEXT NOT NULL, row BIGINT NOT NULL, model TEXT NOT NULL,
+                        key TEXT, reason TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+                        PRIMARY KEY (run_id, row))""")
+                conn.execute(f"""
+                    CREATE TABLE IF NOT EXISTS {t}_progress (
+                        run_id TEXT PRIMARY KEY, chunks BIGINT NOT NULL, rows_in BIGINT NOT NULL,
+                        rows_out BIGINT NOT NULL, rows_failed BIGINT NOT NULL,
+                        updated_at DOUBLE PRECISION NOT NULL)""")
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS augur_batch_incoming"
+                         " (key TEXT, outputs TEXT) ON COMMIT DELETE ROWS")
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot create the prediction tables {t}: {exc}") from exc
+        self._conn = conn
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            self.open()
+        return self._conn
+
+    def committed(self, run_id: str) -> Progress:
+        with self._lock:
+            row = self.conn.execute(f"SELECT chunks, rows_in, rows_out, rows_failed FROM"
+                                    f" {self.table}_progress WHERE run_id = %s",
+                                    (run_id,)).fetchone()
+        return Progress(*row) if row else Progress()
+
+    def write(self, run_id: str, model: str, version: int, chunk: PredictionChunk,
+              progress: Progress) -> None:
+        import psycopg
+
+        keys, outputs = chunk.keys, chunk.outputs
+        if len(set(keys)) < len(keys):  # ON CONFLICT may not touch a row twice: keep the last
+            last = {k: i for i, k in enumerate(keys)}
+            keep = sorted(last.values())
+            keys, outputs = [keys[i] for i in keep], [outputs[i] for i in keep]
+        now = time.time()
+        t = self.table
+        with self._lock:
+            conn = self.conn
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    if keys:
+                        with cur.copy("COPY augur_batch_incoming (key, outputs) FROM STDIN") \
+                                as copy:
+                            copy.write(copy_text(keys, outputs))
+                        cur.execute(
+                            f"INSERT INTO {t} (key, model, version, outputs, run_id, created_at)"
+                            " SELECT key, %s, %s, outputs::jsonb, %s, %s FROM"
+                            " augur_batch_incoming ON CONFLICT (key, model) DO UPDATE SET"
+                            " version = excluded.version, outputs = excluded.outputs,"
+                            " run_id = excluded.run_id, created_at = excluded.created_at",
+                            (model, version, run_id, now))
+                    if chunk.errors:
+                        cur.executemany(
+                            f"INSERT INTO {t}_errors (run_id, row, model, key, reason,"
+                            " created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT"
+                            " (run_id, row) DO UPDATE SET reason = excluded.reason",
+                            [(run_id, e.row, model, e.key, e.reason, now) for e in chunk.errors])
+                    cur.execute(
+                        f"INSERT INTO {t}_progress (run_id, chunks, rows_in, rows_out,"
+                        " rows_failed, updated_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT"
+                        " (run_id) DO UPDATE SET chunks = excluded.chunks, rows_in ="
+                        " excluded.rows_in, rows_out = excluded.rows_out, rows_failed ="
+                        " excluded.rows_failed, updated_at = excluded.updated_at",
+                        (run_id, progress.chunks, progress.rows_in, progress.rows_out,
+                         progress.rows_failed, now))
+            except psycopg.Error as exc:
+                raise StoreError(f"writing to PostgreSQL table {t} failed: {exc}") from exc
+
+    def finish(self, run_id: str, model: str) -> None:
+        """Nothing to do: every chunk is already committed."""
+
+    def errors(self, run_id: str) -> list[dict[str, Any]]:
+        """The error rows recorded for a run, in source order."""
+        with self._lock:
+            rows = self.conn.execute(f"SELECT row, key, reason FROM {self.table}_errors"
+                                     " WHERE run_id = %s ORDER BY row", (run_id,)).fetchall()
+        return [{"row": r[0], "key": r[1], "reason": r[2]} for r in rows]
+
+    def get(self, model: str, key: str) -> Prediction | None:
+        with self._lock:
+            row = self.conn.execute(f"SELECT outputs, version, run_id, created_at FROM"
+                                    f" {self.table} WHERE key = %s AND model = %s",
+                                    (key, model)).fetchone()
+        if row is None:
+            return None
+        return Prediction(model=model, key=key, outputs=row[0], version=row[1],
+                          run_id=row[2], created_at=row[3])
+
+    def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
+            run_id: str = "online") -> None:
+        with self._lock:
+            self.conn.execute(
+                f"INSERT INTO {self.table} (key, model, version, outputs, run_id, created_at)"
+                " VALUES (%s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (key, model) DO UPDATE SET"
+                " version = excluded.version, outputs = excluded.outputs,"
+                " run_id = excluded.run_id, created_at = excluded.created_at",
+                (key, model, version, orjson.dumps(outputs).decode(), run_id, time.time()))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

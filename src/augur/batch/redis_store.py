@@ -1,0 +1,122 @@
+"""Predictions in Redis: one hash per (model, key), written in MULTI/EXEC pipelines.
+
+Key schema (``P`` is the prefix, default ``augur:pred``):
+
+- ``P:{model}:{key}``: hash with ``outputs`` (JSON), ``version``, ``run_id``, ``created_at``;
+- ``P:_errors:{run_id}``: hash of source row -> JSON ``{"key", "reason"}``;
+- ``P:_progress:{run_id}``: hash with ``chunks``, ``rows_in``, ``rows_out``, ``rows_failed``.
+
+A chunk's hashes, its errors and the progress go in one ``MULTI``/``EXEC``
+transaction: Redis applies all of it or, if the writer dies first, none.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.errors import ServiceUnavailable, StoreError
+
+
+class RedisStore:
+    """Predictions as Redis hashes ``{prefix}:{model}:{key}``.
+
+    Args:
+        url: ``redis://host:6379/0``.
+        prefix: key namespace.
+    """
+
+    def __init__(self, url: str, prefix: str = "augur:pred") -> None:
+        self.url = url
+        self.prefix = prefix
+        self._client: Any = None
+
+    def describe(self) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        return f"redis://{parts.hostname}:{parts.port or 6379}{parts.path} (prefix {self.prefix})"
+
+    def errors_location(self) -> str:
+        return f"Redis hash {self.prefix}:_errors:RUN_ID"
+
+    def key_of(self, model: str, key: str) -> str:
+        """The Redis key holding one prediction."""
+        return f"{self.prefix}:{model}:{key}"
+
+    def open(self) -> None:
+        import redis
+
+        if self._client is not None:
+            return
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=10)
+        try:
+            client.ping()
+        except (redis.RedisError, ValueError) as exc:
+            raise ServiceUnavailable(f"cannot connect to Redis at {self.describe()}: "
+                                     f"{exc}") from exc
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self.open()
+        return self._client
+
+    def committed(self, run_id: str) -> Progress:
+        raw = self.client.hgetall(f"{self.prefix}:_progress:{run_id}")
+        if not raw:
+            return Progress()
+        return Progress(**{k.decode(): int(v) for k, v in raw.items()})
+
+    def write(self, run_id: str, model: str, version: int, chunk: PredictionChunk,
+              progress: Progress) -> None:
+        import redis
+
+        now = repr(time.time())
+        pipe = self.client.pipeline(transaction=True)
+        prefix = f"{self.prefix}:{model}:"
+        for key, outputs in zip(chunk.keys, chunk.outputs, strict=True):
+            pipe.hset(prefix + key, mapping={"outputs": outputs, "version": version,
+                                             "run_id": run_id, "created_at": now})
+        if chunk.errors:
+            pipe.hset(f"{self.prefix}:_errors:{run_id}", mapping={
+                str(e.row): orjson.dumps({"key": e.key, "reason": e.reason, "model": model})
+                for e in chunk.errors})
+        pipe.hset(f"{self.prefix}:_progress:{run_id}", mapping=progress.to_dict())
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise StoreError(f"writing to Redis failed: {exc}") from exc
+
+    def finish(self, run_id: str, model: str) -> None:
+        """Nothing to do: every chunk is already committed."""
+
+    def errors(self, run_id: str) -> list[dict[str, Any]]:
+        """The error rows recorded for a run, in source order."""
+        raw = self.client.hgetall(f"{self.prefix}:_errors:{run_id}")
+        rows = [{"row": int(k), **orjson.loads(v)} for k, v in raw.items()]
+        return [{"row": r["row"], "key": r["key"], "reason": r["reason"]}
+                for r in sorted(rows, key=lambda r: r["row"])]
+
+    def get(self, model: str, key: str) -> Prediction | None:
+        raw = self.client.hgetall(self.key_of(model, key))
+        if not raw:
+            return None
+        return Prediction(model=model, key=key, outputs=orjson.loads(raw[b"outputs"]),
+                          version=int(raw[b"version"]), run_id=raw[b"run_id"].decode(),
+                          created_at=float(raw[b"created_at"]))
+
+    def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
+            run_id: str = "online") -> None:
+        self.client.hset(self.key_of(model, key), mapping={
+            "outputs": orjson.dumps(outputs), "version": version, "run_id": run_id,
+            "created_at": repr(time.time())})
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,156 @@
+"""Where predictions go: the sink interface, the lookup interface, and URL parsing.
+
+Sink forms (``--output``):
+
+- ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a bare ``*.db`` /
+  ``*.sqlite`` path (default: ``$AUGUR_HOME/predictions.db``);
+- ``postgresql://user@host:5432/db``;
+- ``redis://host:6379/0``;
+- ``parquet:///path/to/folder`` or a path ending in ``.parquet`` (a folder).
+
+SQL sinks take ``?table=NAME`` (default ``predictions``; the errors and progress
+tables are ``NAME_errors`` and ``NAME_progress``). Redis takes ``?prefix=P``
+(default ``augur:pred``): a prediction is the hash ``P:{model}:{key}`` with the
+fields ``outputs`` (JSON), ``version``, ``run_id`` and ``created_at``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.errors import ConfigError
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}(\.[A-Za-z_][A-Za-z0-9_]{0,50})?$")
+
+
+class Sink(Protocol):
+    """A destination for batch predictions.
+
+    ``write`` commits a chunk's predictions, its errors and the run's new
+    progress together (one transaction where the store has them), so that
+    ``committed`` after a crash names exactly the chunks whose rows are stored.
+    """
+
+    def describe(self) -> str:
+        """A short text naming the destination (no passwords)."""
+
+    def open(self) -> None:
+        """Connect and create tables if needed."""
+
+    def committed(self, run_id: str) -> Progress:
+        """The progress last committed for ``run_id`` (zero if none)."""
+
+    def write(self, run_id: str, model: str, version: int, chunk: PredictionChunk,
+              progress: Progress) -> None:
+        """Upsert a chunk's predictions keyed by (key, model), record its errors, and
+        store ``progress``, atomically where the store allows."""
+
+    def finish(self, run_id: str, model: str) -> None:
+        """Called once after the last chunk."""
+
+    def errors_location(self) -> str:
+        """Where this sink keeps the rows that failed."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class PredictionStore(Protocol):
+    """Read (and write back) stored predictions by (model, key)."""
+
+    def get(self, model: str, key: str) -> Prediction | None:
+        """The stored prediction, or ``None``."""
+
+    def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
+            run_id: str = "online") -> None:
+        """Store (or replace) one prediction."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def table_name(url: str, default: str = "predictions") -> str:
+    """The ``?table=`` of a SQL URL, checked to be a plain (optionally schema-qualified) name.
+
+    Raises:
+        ConfigError: the name is not an identifier.
+    """
+    values = parse_qs(urlsplit(url).query).get("table", [default])
+    name = values[-1]
+    if not _IDENTIFIER.match(name):
+        raise ConfigError(f"bad table name {name!r}: use letters, digits and _ "
+                          "(optionally schema.table)")
+    return name
+
+
+def default_sink_url(home: Path) -> str:
+    """The embedded default: a SQLite file in ``$AUGUR_HOME``."""
+    return f"sqlite:///{(home / 'predictions.db').resolve()}"
+
+
+def _scheme(spec: str) -> str:
+    return spec.split("://", 1)[0].lower() if "://" in spec else ""
+
+
+def open_sink(spec: str | None, home: Path) -> Sink:
+    """Parse an ``--output`` value into a sink (not yet opened).
+
+    Raises:
+        ConfigError: unknown scheme or malformed URL.
+    """
+    from augur.batch.parquet_sink import ParquetSink
+
+    text = (spec or default_sink_url(home)).strip()
+    scheme = _scheme(text)
+    if scheme == "parquet":
+        return ParquetSink(Path(text.split("://", 1)[1]).expanduser())
+    if not scheme and text.lower().rstrip("/").endswith(".parquet"):
+        return ParquetSink(Path(text).expanduser())
+    store = _open(text, scheme)
+    if store is None:
+        raise ConfigError(f"unknown output {text!r}: use sqlite:///file.db (or a .db path), "
+                          "postgresql://..., redis://... or parquet:///folder")
+    return store
+
+
+def open_store(spec: str | None, home: Path) -> PredictionStore:
+    """Open a prediction store for lookups: SQLite, PostgreSQL or Redis.
+
+    Raises:
+        ConfigError: unknown scheme or malformed URL.
+    """
+    text = (spec or default_sink_url(home)).strip()
+    store = _open(text, _scheme(text))
+    if store is None:
+        raise ConfigError(f"unknown prediction store {text!r}: use sqlite:///file.db, "
+                          "postgresql://... or redis://...")
+    store.open()
+    return store
+
+
+def _open(text: str, scheme: str) -> Any:
+    from augur.batch.postgres_store import PostgresStore
+    from augur.batch.redis_store import RedisStore
+    from augur.batch.sqlite_store import SqliteStore
+
+    if scheme == "sqlite":
+        from augur.batch.sources import sqlite_path
+
+        return SqliteStore(sqlite_path(text), table_name(text))
+    if not scheme and text.lower().endswith((".db", ".sqlite", ".sqlite3")):
+        return SqliteStore(Path(text).expanduser(), "predictions")
+    if scheme in ("postgresql", "postgres"):
+        if not urlsplit(text).hostname:
+            raise ConfigError(f"bad PostgreSQL URL {text!r}: expected "
+                              "postgresql://user@host:5432/database")
+        return PostgresStore(text.split("?", 1)[0], table_name(text))
+    if scheme in ("redis", "rediss"):
+        prefix = parse_qs(urlsplit(text).query).get("prefix", ["augur:pred"])[-1]
+        if not prefix or any(ch.isspace() for ch in prefix):
+            raise ConfigError(f"bad Redis key prefix {prefix!r}")
+        return RedisStore(text.split("?", 1)[0], prefix)
+    return None

@@ -1,0 +1,262 @@
+"""Where batch input comes from: Parquet and CSV files or folders, and SQL queries.
+
+Every source yields pandas DataFrames of at most ``chunk_size`` rows, in the
+same order on every read, so that a resumed run can skip the chunks it already
+committed. Memory stays bounded: Parquet is read batch by batch through a
+pyarrow dataset, CSV with a chunked reader, SQL through a server-side cursor.
+
+Source forms (``--input``):
+
+- ``data.parquet``, ``data.csv``, or a folder of either (files read in name order);
+- ``postgresql://user@host:5432/db?query=SELECT id, a, b FROM t ORDER BY id``;
+- ``sqlite:///relative/path.db?query=SELECT ...`` (``sqlite:////abs/path.db``
+  for an absolute path, as in SQLAlchemy).
+
+Everything after ``?query=`` is the query (percent-escapes are decoded). Give
+SQL queries an ``ORDER BY`` so that a resumed run sees the rows in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from augur.errors import ConfigError, ServiceUnavailable
+
+_SQL_SCHEMES = ("postgresql", "postgres", "sqlite")
+
+
+class Source(Protocol):
+    """A readable batch input."""
+
+    def describe(self) -> str:
+        """A short text naming the input (no passwords)."""
+
+    def columns(self) -> list[str] | None:
+        """Column names when known before reading, else ``None``."""
+
+    def total_rows(self) -> int | None:
+        """Row count when cheap to know, else ``None``."""
+
+    def chunks(self, chunk_size: int) -> Iterator[Any]:
+        """Yield DataFrames of at most ``chunk_size`` rows, in a stable order."""
+
+
+def _files(path: Path, suffix: str) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.rglob(f"*{suffix}") if p.is_file())
+        if not files:
+            raise ConfigError(f"input folder {path} holds no {suffix} files")
+        return files
+    return [path]
+
+
+@dataclass(frozen=True)
+class ParquetSource:
+    """Parquet files, read batch by batch."""
+
+    path: Path
+
+    def files(self) -> list[Path]:
+        return _files(self.path, ".parquet")
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def _dataset(self) -> Any:
+        import pyarrow.dataset as ds
+
+        try:
+            return ds.dataset([str(f) for f in self.files()], format="parquet")
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read Parquet input {self.path}: {exc}") from exc
+
+    def columns(self) -> list[str] | None:
+        return list(self._dataset().schema.names)
+
+    def total_rows(self) -> int | None:
+        return int(self._dataset().count_rows())
+
+    def chunks(self, chunk_size: int) -> Iterator[Any]:
+        import pyarrow as pa
+
+        pending: list[Any] = []
+        size = 0
+        # Rebatch to exactly chunk_size rows so chunk numbers do not depend on row groups.
+        for batch in self._dataset().to_batches(batch_size=chunk_size):
+            pending.append(batch)
+            size += batch.num_rows
+            while size >= chunk_size:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, chunk_size).to_pandas()
+                rest = table.slice(chunk_size)
+                pending, size = rest.to_batches(), rest.num_rows
+        if size:
+            yield pa.Table.from_batches(pending).to_pandas()
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """CSV files (with a header row), read with pandas' chunked reader."""
+
+    path: Path
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def columns(self) -> list[str] | None:
+        import pandas as pd
+
+        try:
+            return [str(c) for c in pd.read_csv(_files(self.path, ".csv")[0], nrows=0).columns]
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read CSV input {self.path}: {exc}") from exc
+
+    def total_rows(self) -> int | None:
+        return None
+
+    def chunks(self, chunk_size: int) -> Iterator[Any]:
+        import pandas as pd
+
+        for f in _files(self.path, ".csv"):
+            try:
+                with pd.read_csv(f, chunksize=chunk_size) as reader:
+                    yield from reader
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot read CSV input {f}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """A SQL query against PostgreSQL (server-side cursor) or SQLite."""
+
+    url: str
+    query: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite:")
+
+    def describe(self) -> str:
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        return f"{parts.scheme}://{host}{parts.path} ({self.query[:60]})"
+
+    def columns(self) -> list[str] | None:
+        return None
+
+    def total_rows(self) -> int | None:
+        return None
+
+    def chunks(self, chunk_size: int) -> Iterator[Any]:
+        yield from (self._sqlite_chunks(chunk_size) if self.is_sqlite
+                    else self._postgres_chunks(chunk_size))
+
+    def _sqlite_chunks(self, chunk_size: int) -> Iterator[Any]:
+        import sqlite3
+
+        import pandas as pd
+
+        path = sqlite_path(self.url)
+        if not path.exists():
+            raise ConfigError(f"SQLite database {path} does not exist")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            try:
+                cur = conn.execute(self.query)
+            except sqlite3.Error as exc:
+                raise ConfigError(f"the SQLite query failed: {exc}") from exc
+            names = [d[0] for d in cur.description or ()]
+            while rows := cur.fetchmany(chunk_size):
+                yield pd.DataFrame.from_records(rows, columns=names)
+        finally:
+            conn.close()
+
+    def _postgres_chunks(self, chunk_size: int) -> Iterator[Any]:
+        import pandas as pd
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url.split("?", 1)[0], connect_timeout=10)
+        except psycopg.Error as exc:
+            raise ServiceUnavailable(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        try:
+            with conn.transaction(), conn.cursor(name="augur_batch_source") as cur:
+                try:
+                    cur.execute(self.query)
+                except psycopg.Error as exc:
+                    raise ConfigError(f"the PostgreSQL query failed: {exc}".strip()) from exc
+                names: list[str] | None = None
+                while rows := cur.fetchmany(chunk_size):
+                    names = names or [d.name for d in cur.description or ()]
+                    yield pd.DataFrame.from_records(rows, columns=names)
+        finally:
+            conn.close()
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a ``sqlite:///relative.db`` or ``sqlite:////abs.db`` URL (query removed)."""
+    rest = url.split("?", 1)[0][len("sqlite:"):]
+    if not rest.startswith("///"):
+        raise ConfigError(f"bad SQLite URL {url!r}: use sqlite:///relative.db or "
+                          "sqlite:////absolute/path.db")
+    path = unquote(rest[3:])
+    if not path:
+        raise ConfigError(f"bad SQLite URL {url!r}: no database file")
+    return Path(path)
+
+
+def open_source(spec: str) -> Source:
+    """Parse an ``--input`` value into a source (see the module docstring for the forms).
+
+    Raises:
+        ConfigError: unknown scheme, missing query, missing file, or unknown file type.
+    """
+    text = spec.strip()
+    if not text:
+        raise ConfigError("empty --input")
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme in _SQL_SCHEMES:
+        base, sep, rest = text.partition("?")
+        if not sep or not rest.startswith("query="):
+            raise ConfigError(f"SQL input {base!r} needs a query: "
+                              f"{base}?query=SELECT ... FROM ...")
+        query = unquote(rest[len("query="):]).strip()
+        if not query:
+            raise ConfigError("empty SQL query after ?query=")
+        if scheme == "sqlite":
+            sqlite_path(text)
+        elif not urlsplit(base).hostname:
+            raise ConfigError(f"bad PostgreSQL URL {base!r}: expected "
+                              "postgresql://user@host:5432/database")
+        return SqlSource(base, query)
+    if scheme in ("parquet", "csv"):
+        text, forced = text.split("://", 1)[1], scheme
+    elif scheme:
+        raise ConfigError(f"unknown input scheme {scheme!r}: use a .parquet or .csv file or "
+                          "folder, postgresql://...?query=..., or sqlite:///...?query=...")
+    else:
+        forced = ""
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise ConfigError(f"input {path} does not exist")
+    kind = forced or _kind_of(path)
+    return ParquetSource(path) if kind == "parquet" else CsvSource(path)
+
+
+def _kind_of(path: Path) -> str:
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix in (".parquet", ".pq"):
+            return "parquet"
+        if suffix == ".csv":
+            return "csv"
+        raise ConfigError(f"input file {path} must be .parquet or .csv")
+    if any(path.rglob("*.parquet")):
+        return "parquet"
+    if any(path.rglob("*.csv")):
+        return "csv"
+    raise ConfigError(f"input folder {path} holds no .parquet or .csv files")

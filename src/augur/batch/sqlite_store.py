@@ -1,0 +1,155 @@
+"""The embedded prediction store: one SQLite file, upserts in one transaction per chunk.
+
+A chunk's predictions, its error rows and the run's progress row are written in
+the same transaction, so a run killed at any instant leaves the progress table
+naming exactly the chunks whose predictions are stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.errors import StoreError
+
+
+class SqliteStore:
+    """Predictions in a SQLite table ``(key, model)`` -> outputs, version, run id, time.
+
+    Args:
+        path: the database file (created if missing).
+        table: the predictions table; errors go to ``{table}_errors`` and run
+            progress to ``{table}_progress``.
+    """
+
+    def __init__(self, path: Path, table: str = "predictions") -> None:
+        self.path = path
+        self.table = table
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path} (table {self.table})"
+
+    def errors_location(self) -> str:
+        return f"{self.path} table {self.table}_errors"
+
+    def open(self) -> None:
+        if self._conn is not None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL survives a killed process; only power loss may drop the last commits.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 60000")
+            t = self.table
+            conn.executescript(f"""
+                CREATE TABLE IF NOT EXISTS {t} (
+                    key TEXT NOT NULL, model TEXT NOT NULL, version INTEGER NOT NULL,
+                    outputs TEXT NOT NULL, run_id TEXT NOT NULL, created_at REAL NOT NULL,
+                    PRIMARY KEY (key, model)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS {t}_errors (
+                    run_id TEXT NOT NULL, row INTEGER NOT NULL, model TEXT NOT NULL,
+                    key TEXT, reason TEXT NOT NULL, created_at REAL NOT NULL,
+                    PRIMARY KEY (run_id, row));
+                CREATE TABLE IF NOT EXISTS {t}_progress (
+                    run_id TEXT PRIMARY KEY, chunks INTEGER NOT NULL, rows_in INTEGER NOT NULL,
+                    rows_out INTEGER NOT NULL, rows_failed INTEGER NOT NULL,
+                    updated_at REAL NOT NULL);
+            """)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
+        self._conn = conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.open()
+        if self._conn is None:
+            raise StoreError(f"the SQLite store {self.path} is closed")
+        return self._conn
+
+    def committed(self, run_id: str) -> Progress:
+        with self._lock:
+            row = self.conn.execute(f"SELECT chunks, rows_in, rows_out, rows_failed FROM "
+                                    f"{self.table}_progress WHERE run_id = ?",
+                                    (run_id,)).fetchone()
+        return Progress(*row) if row else Progress()
+
+    def write(self, run_id: str, model: str, version: int, chunk: PredictionChunk,
+              progress: Progress) -> None:
+        now = time.time()
+        t = self.table
+        with self._lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(
+                        f"INSERT INTO {t} (key, model, version, outputs, run_id, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, model) DO UPDATE SET"
+                        " version = excluded.version, outputs = excluded.outputs,"
+                        " run_id = excluded.run_id, created_at = excluded.created_at",
+                        ((k, model, version, o, run_id, now)
+                         for k, o in zip(chunk.keys, chunk.outputs, strict=True)))
+                    conn.executemany(
+                        f"INSERT OR REPLACE INTO {t}_errors (run_id, row, model, key, reason,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        ((run_id, e.row, model, e.key, e.reason, now) for e in chunk.errors))
+                    self._put_progress(conn, run_id, progress, now)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(f"writing to {self.path} failed: {exc}") from exc
+
+    def _put_progress(self, conn: sqlite3.Connection, run_id: str, p: Progress,
+                      now: float) -> None:
+        conn.execute(f"INSERT OR REPLACE INTO {self.table}_progress (run_id, chunks, rows_in,"
+                     " rows_out, rows_failed, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     (run_id, p.chunks, p.rows_in, p.rows_out, p.rows_failed, now))
+
+    def finish(self, run_id: str, model: str) -> None:
+        """Nothing to do: every chunk is already committed."""
+
+    def errors(self, run_id: str) -> list[dict[str, Any]]:
+        """The error rows recorded for a run, in source order."""
+        with self._lock:
+            rows = self.conn.execute(f"SELECT row, key, reason FROM {self.table}_errors"
+                                     " WHERE run_id = ? ORDER BY row", (run_id,)).fetchall()
+        return [{"row": r[0], "key": r[1], "reason": r[2]} for r in rows]
+
+    def get(self, model: str, key: str) -> Prediction | None:
+        with self._lock:
+            row = self.conn.execute(f"SELECT outputs, version, run_id, created_at FROM"
+                                    f" {self.table} WHERE key = ? AND model = ?",
+                                    (key, model)).fetchone()
+        if row is None:
+            return None
+        return Prediction(model=model, key=key, outputs=orjson.loads(row[0]), version=row[1],
+                          run_id=row[2], created_at=row[3])
+
+    def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
+            run_id: str = "online") -> None:
+        with self._lock:
+            self.conn.execute(
+                f"INSERT INTO {self.table} (key, model, version, outputs, run_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, model) DO UPDATE SET"
+                " version = excluded.version, outputs = excluded.outputs,"
+                " run_id = excluded.run_id, created_at = excluded.created_at",
+                (key, model, version, orjson.dumps(outputs).decode(), run_id, time.time()))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
