@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from augur.batch.postgres_store import PostgresStore
 from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.batch.redis_store import RedisStore
+from augur.batch.sqlite_store import SqliteStore
 from augur.errors import ConfigError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}(\.[A-Za-z_][A-Za-z0-9_]{0,50})?$")
@@ -132,11 +135,7 @@ def open_store(spec: str | None, home: Path) -> PredictionStore:
     return store
 
 
-def _open(text: str, scheme: str) -> Any:
-    from augur.batch.postgres_store import PostgresStore
-    from augur.batch.redis_store import RedisStore
-    from augur.batch.sqlite_store import SqliteStore
-
+def _open(text: str, scheme: str) -> SqliteStore | PostgresStore | RedisStore | None:
     if scheme == "sqlite":
         from augur.batch.sources import sqlite_path
 
@@ -154,3 +153,27 @@ def _open(text: str, scheme: str) -> Any:
             raise ConfigError(f"bad Redis key prefix {prefix!r}")
         return RedisStore(text.split("?", 1)[0], prefix)
     return None
+
+
+def fetch_prediction(store: PredictionStore, model: str, key: str,
+                     max_age: float | None = None) -> Prediction:
+    """The stored prediction for ``(model, key)``, for ``GET /v1/predictions/{model}/{key}``.
+
+    Args:
+        store: an opened prediction store.
+        model: model name.
+        key: entity key.
+        max_age: if given, a prediction older than this many seconds counts as missing.
+
+    Raises:
+        PredictionNotFound: nothing stored (or nothing fresh enough).
+    """
+    from augur.errors import PredictionNotFound
+
+    found = store.get(model, key)
+    if found is None:
+        raise PredictionNotFound(f"no stored prediction of {model!r} for key {key!r}")
+    if max_age is not None and found.age() > max_age:
+        raise PredictionNotFound(f"the stored prediction of {model!r} for key {key!r} is "
+                                 f"{found.age():.0f}s old (max {max_age:g}s)")
+    return found
