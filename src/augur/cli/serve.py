@@ -1,0 +1,98 @@
+"""``augur serve``: the online prediction server over every registered model."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from augur.config import parse_bytes
+from augur.registry import Registry
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from augur.serving import ServerSettings
+
+    overrides = {
+        "host": args.host, "http_port": args.port, "grpc_port": args.grpc_port,
+        "memory_budget": parse_bytes(args.memory_budget) if args.memory_budget else None,
+        "max_body_bytes": parse_bytes(args.max_body) if args.max_body else None,
+        "max_batch_size": args.max_batch_size, "max_delay_ms": args.max_delay_ms,
+        "max_queue_size": args.max_queue, "timeout_ms": args.timeout_ms,
+        "admin_token": args.admin_token, "inference_token": args.inference_token,
+        "access_log": args.access_log,
+        "preload": tuple(args.preload) if args.preload else None,
+        "grpc_enabled": False if args.no_grpc else None,
+    }
+    return ServerSettings.load(args.config, overrides=overrides)
+
+
+def _serve(settings: Any, registry: Registry, banner: Any = None) -> int:
+    from augur.serving.server import Server, run_loop
+
+    def started(server: Server) -> None:
+        grpc = f", gRPC on port {server.grpc_port}" if server.grpc_port else ""
+        print(f"augur serving {registry.home.resolve()} at {server.url}{grpc} "
+              "(Ctrl-C to stop)", flush=True)
+        if banner is not None:
+            banner(server)
+
+    run_loop(Server(settings, registry).serve_forever(started))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(_settings(args), Registry())
+
+
+def curl_example(url: str, registry: Registry, model: str = "iris") -> str:
+    """A copyable ``curl`` request for the plain JSON endpoint of ``model``."""
+    version = registry.resolve(model)
+    record = {c.name: 0.0 if c.kind != "string" else "" for c in version.signature.columns}
+    if model == "iris":
+        record = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4,
+                  "petal_width": 0.2}
+    import json
+
+    body = json.dumps({"instances": [record]})
+    return (f"curl -s -X POST {url}/v1/models/{model}:predict "
+            f"-H 'Content-Type: application/json' -d '{body}'")
+
+
+def serve_after_demo(args: argparse.Namespace) -> int:
+    """Serve the demo's registry, printing a request to copy first."""
+    from augur.serving import ServerSettings
+
+    registry = Registry()
+    settings = ServerSettings.load(overrides={"preload": ("iris",)})
+
+    def banner(server: Any) -> None:
+        print("\nTry it (in another terminal):\n  " + curl_example(server.url, registry),
+              flush=True)
+        print(f"  curl -s {server.url}/v2/models/iris    # v2 metadata; "
+              f"metrics at {server.url}/metrics", flush=True)
+
+    return _serve(settings, registry, banner)
+
+
+def register(subs: Any) -> None:
+    p = subs.add_parser(
+        "serve", help="serve every registered model (v2 REST, gRPC, plain JSON)",
+        description="Serve the models of $AUGUR_HOME over the Open Inference Protocol v2 "
+                    "(REST and gRPC) and POST /v1/models/REF:predict. Models load on first "
+                    "use; settings come from defaults < --config < AUGUR_* variables < flags.")
+    p.add_argument("--host", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="HTTP port (default 8080)")
+    p.add_argument("--grpc-port", type=int, help="gRPC port (default 8081)")
+    p.add_argument("--no-grpc", action="store_true", help="serve HTTP only")
+    p.add_argument("--config", help="a .toml or .json settings file")
+    p.add_argument("--memory-budget", help="keep at most this much model memory, e.g. 2GB")
+    p.add_argument("--max-body", help="largest request body, e.g. 64MB")
+    p.add_argument("--max-batch-size", type=int, help="rows per batch (1: no batching)")
+    p.add_argument("--max-delay-ms", type=float, help="batch fill delay under load")
+    p.add_argument("--max-queue", type=int, help="requests queued per model before 429")
+    p.add_argument("--timeout-ms", type=float, help="default per-request deadline")
+    p.add_argument("--admin-token", help="bearer token for load/unload/alias moves")
+    p.add_argument("--inference-token", help="bearer token for inference")
+    p.add_argument("--access-log", help="stderr (default), off, or a file path")
+    p.add_argument("--preload", action="append", metavar="REF", help="load at start (repeat)")
+    p.set_defaults(func=cmd_serve)

@@ -1,0 +1,317 @@
+"""The multi-model manager: which versions are in memory and where refs point.
+
+Versions load lazily on first use (concurrent first requests share one load),
+are warmed before they take traffic, and idle ones are evicted least recently
+used first to stay under the memory budget. References (``fraud``,
+``fraud@canary``, ``fraud`` + version ``3``) resolve through a route table that
+is rebuilt only when the registry's alias epoch moves; a moved alias switches
+only after its new version loaded and warmed, and a version that fails to load
+never takes traffic (the old route stays, the failure is reported).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from augur.errors import AugurError, InvalidReference, ModelNotReady, Overloaded
+from augur.registry import ModelVersion, Registry, parse_reference
+from augur.serving.loaded import LoadedVersion, load_version
+from augur.serving.metrics import ServerMetrics
+from augur.serving.settings import ServerSettings
+
+log = logging.getLogger("augur.serving")
+
+RouteKey = tuple[str, str | None]
+VersionKey = tuple[str, int]
+
+
+@dataclass
+class LoadFailure:
+    """Why a version could not be loaded."""
+
+    name: str
+    version: int
+    error: str
+    at: float = field(default_factory=time.time)
+
+
+class ModelManager:
+    """Loads, routes, swaps and evicts model versions for one server.
+
+    Args:
+        registry: where versions come from.
+        settings: memory budget, batching and warm-up settings.
+        metrics: where load times and counts go (a private set if omitted).
+    """
+
+    def __init__(self, registry: Registry, settings: ServerSettings,
+                 metrics: ServerMetrics | None = None) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.metrics = metrics or ServerMetrics()
+        self.executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="augur")
+        self.failures: dict[VersionKey, LoadFailure] = {}
+        self._entries: dict[VersionKey, LoadedVersion] = {}
+        self._loading: dict[VersionKey, asyncio.Future[LoadedVersion]] = {}
+        self._routes: dict[RouteKey, VersionKey] = {}
+        self._epoch = -1
+        self._tick = 0
+        self._poller: asyncio.Task[None] | None = None
+        self._refresh_lock: asyncio.Lock | None = None
+
+    # -- life cycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the alias epoch and start polling it."""
+        self._refresh_lock = asyncio.Lock()
+        self._epoch = await self.run_blocking(self.registry.alias_epoch)
+        self._poller = asyncio.create_task(self._poll(), name="augur-alias-poller")
+
+    async def stop(self) -> None:
+        """Stop polling and drop every version."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        self._entries.clear()
+        self._routes.clear()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.alias_poll_seconds)
+            try:
+                epoch = await self.run_blocking(self.registry.alias_epoch)
+                if epoch != self._epoch:
+                    await self.refresh(epoch)
+            except Exception:  # the registry may be briefly locked; try next time
+                log.exception("polling the registry for moved aliases failed")
+
+    async def run_blocking(self, fn: object, *args: object) -> object:
+        """Run a blocking call (registry I/O, model loads) on the worker threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, fn, *args)  # type: ignore[arg-type]
+
+    # -- the hot path -----------------------------------------------------------
+
+    def lookup(self, name: str, version: str | None) -> LoadedVersion | None:
+        """The loaded version a route points at, without I/O (``None``: use :meth:`get`)."""
+        target = self._routes.get((name, version))
+        if target is None:
+            return None
+        entry = self._entries.get(target)
+        if entry is not None:
+            self._tick += 1
+            entry.last_used = self._tick
+        return entry
+
+    async def get(self, name: str, version: str | None = None) -> LoadedVersion:
+        """Resolve a reference and return its version, loading it if needed.
+
+        Args:
+            name: a model name, or a reference (``fraud@canary``, ``fraud:3``).
+            version: a version number as text (the v2 ``/versions/{v}`` segment).
+
+        Raises:
+            ModelNotFound: nothing matches.
+            InvalidReference: the reference is malformed.
+            ModelNotReady: the version cannot be loaded.
+            Overloaded: the memory budget is held by models in use.
+        """
+        entry = self.lookup(name, version)
+        if entry is not None:
+            return entry
+        key = await self.resolve(name, version)
+        entry = await self.ensure(key)
+        self._tick += 1
+        entry.last_used = self._tick
+        return entry
+
+    async def resolve(self, name: str, version: str | None) -> VersionKey:
+        """Resolve a reference to ``(model, version)`` and remember the route."""
+        key = (name, version)
+        target = self._routes.get(key)
+        if target is None:
+            mv = await self._resolve_version(name, version)
+            target = (mv.name, mv.version)
+            self._routes[key] = target
+        return target
+
+    async def _resolve_version(self, name: str, version: str | None) -> ModelVersion:
+        if version is not None:
+            ref = parse_reference(name)
+            if ref.alias is not None or ref.version is not None:
+                raise InvalidReference(f"model {name!r} is a reference; give either it or a "
+                                       f"version ({version!r}), not both")
+            if not version.isdigit() or int(version) < 1:
+                raise InvalidReference(f"version must be a positive integer, got {version!r}")
+            text = f"{name}:{int(version)}"
+        else:
+            text = name
+        mv: ModelVersion = await self.run_blocking(self.registry.resolve, text)  # type: ignore[assignment]
+        return mv
+
+    # -- loading ----------------------------------------------------------------
+
+    async def ensure(self, key: VersionKey) -> LoadedVersion:
+        """Return a loaded version, loading (once, however many callers wait) if needed."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._loading[key] = pending
+            try:
+                entry = await self._load(key)
+            except BaseException as exc:
+                pending.set_exception(exc)
+                pending.exception()  # mark retrieved: other waiters may not exist
+                raise
+            finally:
+                del self._loading[key]
+            pending.set_result(entry)
+            return entry
+        return await asyncio.shield(pending)
+
+    async def _load(self, key: VersionKey) -> LoadedVersion:
+        name, number = key
+        mv: ModelVersion = await self.run_blocking(self.registry.get, name, number)  # type: ignore[assignment]
+        self._make_room(mv)
+        started = time.perf_counter()
+        try:
+            entry: LoadedVersion = await self.run_blocking(  # type: ignore[assignment]
+                load_version, self.registry, mv, self.settings, self.metrics, self.executor)
+        except AugurError as exc:
+            self._failed(key, exc)
+            raise ModelNotReady(f"{mv.ref} failed to load: {exc}") from exc
+        except Exception as exc:
+            self._failed(key, exc)
+            raise ModelNotReady(f"{mv.ref} failed to load: {exc}") from exc
+        self.metrics.load_time.labels(name, str(number)).observe(time.perf_counter() - started)
+        self.failures.pop(key, None)
+        self._entries[key] = entry
+        self._make_room(None)
+        self.metrics.loaded.set(len(self._entries))
+        log.info("loaded %s (%d bytes) in %.3f s", mv.ref, mv.size, entry.load_seconds)
+        return entry
+
+    def _failed(self, key: VersionKey, exc: BaseException) -> None:
+        self.failures[key] = LoadFailure(key[0], key[1], str(exc))
+        self.metrics.load_failures.labels(key[0], str(key[1])).inc()
+        log.error("loading %s:%d failed: %s", key[0], key[1], exc)
+
+    def _make_room(self, incoming: ModelVersion | None) -> None:
+        budget = self.settings.memory_budget
+        if budget is None:
+            return
+        need = incoming.size if incoming is not None else 0
+        if need > budget:
+            raise ModelNotReady(f"{incoming.ref if incoming else ''} needs {need} bytes, more "
+                                f"than the whole memory budget ({budget} bytes)")
+        idle = sorted((e for e in self._entries.values() if e.batcher.idle),
+                      key=lambda e: e.last_used)
+        while self.memory_bytes() + need > budget and idle:
+            victim = idle.pop(0)
+            self._drop((victim.name, victim.version))
+            self.metrics.evictions.inc()
+            log.info("evicted %s:%d (idle, memory budget)", victim.name, victim.version)
+        if self.memory_bytes() + need > budget and incoming is not None:
+            raise Overloaded(f"cannot load {incoming.ref}: the memory budget ({budget} bytes) "
+                             "is held by models in use; retry later")
+
+    def _drop(self, key: VersionKey) -> None:
+        # In-flight requests hold the entry itself, so they finish on it.
+        self._entries.pop(key, None)
+        self.metrics.loaded.set(len(self._entries))
+
+    # -- explicit control ---------------------------------------------------------
+
+    async def load(self, ref: str) -> LoadedVersion:
+        """Load (and warm) the version a reference points at; it then stays routed."""
+        return await self.get(ref)
+
+    async def unload(self, name: str) -> int:
+        """Drop every loaded version of ``name``; return how many went."""
+        ref_name = parse_reference(name).name
+        keys = [k for k in self._entries if k[0] == ref_name]
+        for key in keys:
+            self._drop(key)
+        for route in [r for r, t in self._routes.items() if t[0] == ref_name]:
+            del self._routes[route]
+        return len(keys)
+
+    async def move_alias(self, name: str, alias: str, version: int) -> int | None:
+        """Point ``name@alias`` at ``version`` once that version is loaded and warm.
+
+        Returns:
+            The version the alias pointed at before.
+
+        Raises:
+            ModelNotFound: no such version.
+            ModelNotReady: the version failed to load; the alias did not move.
+        """
+        await self.ensure((name, version))
+        previous: int | None = await self.run_blocking(  # type: ignore[assignment]
+            self.registry.set_alias, name, alias, version)
+        await self.refresh()
+        return previous
+
+    async def rollback(self, name: str, alias: str) -> int:
+        """Move ``name@alias`` back to its previous version (loaded first)."""
+        history: list[dict[str, object]] = await self.run_blocking(  # type: ignore[assignment]
+            self.registry.alias_history, name, alias)
+        previous = history[-1].get("previous") if history else None
+        if not isinstance(previous, int):
+            raise InvalidReference(f"alias {name}@{alias} has no earlier version to roll back to")
+        await self.move_alias(name, alias, previous)
+        return previous
+
+    async def refresh(self, epoch: int | None = None) -> None:
+        """Re-resolve every route; switch each only after its new version is warm."""
+        assert self._refresh_lock is not None, "start() the manager first"
+        async with self._refresh_lock:
+            if epoch is None:
+                epoch = await self.run_blocking(self.registry.alias_epoch)  # type: ignore[assignment]
+            for route, old in list(self._routes.items()):
+                try:
+                    mv = await self._resolve_version(*route)
+                except AugurError as exc:
+                    log.warning("route %s no longer resolves (%s); it keeps %s:%d",
+                                route, exc, *old)
+                    continue
+                new = (mv.name, mv.version)
+                if new == old:
+                    continue
+                try:
+                    await self.ensure(new)
+                except AugurError as exc:
+                    log.error("%s:%d cannot take traffic (%s); %s stays on %s:%d",
+                              *new, exc, route[0], *old)
+                    continue
+                self._routes[route] = new
+                log.info("%s now routes to %s:%d (was %d)", route[0], *new, old[1])
+            self._epoch = epoch if epoch is not None else self._epoch
+            self._retire()
+
+    def _retire(self) -> None:
+        """Drop versions no route points at any more (requests in flight keep theirs)."""
+        routed = set(self._routes.values())
+        for key in [k for k in self._entries if k not in routed]:
+            self._drop(key)
+
+    # -- inspection ---------------------------------------------------------------
+
+    def loaded(self) -> list[LoadedVersion]:
+        """The versions in memory."""
+        return list(self._entries.values())
+
+    def is_loaded(self, key: VersionKey) -> bool:
+        return key in self._entries
+
+    def memory_bytes(self) -> int:
+        """Artifact bytes of the versions in memory (what the budget counts)."""
+        return sum(e.size for e in self._entries.values())

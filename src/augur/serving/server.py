@@ -1,0 +1,235 @@
+"""Running the server: uvicorn for HTTP and, when installed, gRPC on the same loop.
+
+:class:`Server` is the async core (start, stop, serve until a signal);
+:class:`BackgroundServer` runs one in a thread with its own event loop, for
+tests and notebooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import socket
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any
+
+import uvicorn
+
+from augur.registry import Registry
+from augur.serving.accesslog import AccessLog
+from augur.serving.admin import build_admin_app
+from augur.serving.dataplane import DataPlane, Enricher
+from augur.serving.manager import ModelManager
+from augur.serving.metrics import ServerMetrics
+from augur.serving.rest import RestApp
+from augur.serving.settings import ServerSettings
+
+log = logging.getLogger("augur.serving")
+
+GRPC_MODULE = "augur.serving.grpc_server"
+
+
+def build_app(dataplane: DataPlane, settings: ServerSettings,
+              access_log: AccessLog | None = None) -> RestApp:
+    """The ASGI app of the REST transport: hot v2 routes, then the admin app."""
+    return RestApp(dataplane, settings, build_admin_app(dataplane, settings), access_log)
+
+
+def create_dataplane(registry: Registry, settings: ServerSettings,
+                     enrichers: list[Enricher] | None = None) -> DataPlane:
+    """A data plane with its own manager and metrics."""
+    manager = ModelManager(registry, settings, ServerMetrics())
+    manager.metrics.memory.set_function(lambda: float(manager.memory_bytes()))
+    return DataPlane(manager, enrichers)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """The online server: REST (and gRPC when installed) over one data plane.
+
+    Args:
+        settings: server settings; port 0 picks a free port.
+        registry: where models come from (default ``$AUGUR_HOME``).
+        enrichers: steps run before validation (see :mod:`augur.serving.dataplane`).
+
+    Example:
+        >>> server = Server(ServerSettings(http_port=0), Registry("/tmp/h"))  # doctest: +SKIP
+        >>> await server.start(); print(server.url); await server.stop()      # doctest: +SKIP
+    """
+
+    def __init__(self, settings: ServerSettings, registry: Registry | None = None,
+                 enrichers: list[Enricher] | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or Registry()
+        self.enrichers = enrichers
+        self.dataplane: DataPlane | None = None
+        self.http_port = settings.http_port
+        self.grpc_port: int | None = None
+        self._uvicorn: uvicorn.Server | None = None
+        self._serve_task: asyncio.Task[None] | None = None
+        self._grpc: Any = None
+        self._access_log = AccessLog(settings.access_log)
+
+    @property
+    def url(self) -> str:
+        host = self.settings.host
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.http_port}"
+
+    async def start(self) -> None:
+        """Start the data plane, then listen; returns once requests are accepted."""
+        settings = self.settings
+        if settings.grpc_enabled and settings.grpc_port == 0:
+            settings = replace(settings, grpc_port=free_port(settings.host))
+        self.dataplane = create_dataplane(self.registry, settings, self.enrichers)
+        await self.dataplane.start()
+        self._access_log.open()
+        sock = _bind(settings.host, settings.http_port)
+        self.http_port = int(sock.getsockname()[1])
+        config = uvicorn.Config(build_app(self.dataplane, settings, self._access_log),
+                                http="httptools", ws="none", lifespan="off", access_log=False,
+                                log_level="warning", server_header=False, date_header=False,
+                                backlog=2048, timeout_keep_alive=30)
+        self._uvicorn = uvicorn.Server(config)
+        self._serve_task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
+        while not self._uvicorn.started:
+            if self._serve_task.done():
+                self._serve_task.result()
+                raise RuntimeError("the HTTP server stopped while starting")
+            await asyncio.sleep(0.01)
+        if settings.grpc_enabled:
+            await self._start_grpc(settings)
+        log.info("augur serving at %s (gRPC: %s)", self.url, self.grpc_port or "off")
+
+    async def _start_grpc(self, settings: ServerSettings) -> None:
+        try:
+            module = importlib.import_module(GRPC_MODULE)
+        except ModuleNotFoundError as exc:
+            if exc.name != GRPC_MODULE:
+                raise
+            log.info("the gRPC transport is not installed; serving HTTP only")
+            return
+        assert self.dataplane is not None
+        self._grpc = await module.start_grpc_server(self.dataplane, settings)
+        self.grpc_port = settings.grpc_port
+
+    async def stop(self) -> None:
+        """Stop accepting, let requests in flight finish, then unload everything."""
+        if self._grpc is not None:
+            await self._grpc.stop(grace=2.0)
+            self._grpc = None
+        if self._uvicorn is not None and self._serve_task is not None:
+            self._uvicorn.should_exit = True
+            await asyncio.gather(self._serve_task, return_exceptions=True)
+        if self.dataplane is not None:
+            await self.dataplane.stop()
+        self._access_log.close()
+
+    async def serve_forever(self, on_started: Callable[[Server], None] | None = None) -> None:
+        """Start, run until uvicorn sees SIGINT/SIGTERM, then stop."""
+        await self.start()
+        if on_started is not None:
+            on_started(self)
+        try:
+            assert self._serve_task is not None
+            await asyncio.shield(self._serve_task)
+        finally:
+            await self.stop()
+
+
+def run_loop(main: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine on uvloop when available, else asyncio's default loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
+class BackgroundServer:
+    """A :class:`Server` on its own event loop in a daemon thread.
+
+    Example:
+        >>> with BackgroundServer(ServerSettings(http_port=0), registry) as server:  # doctest: +SKIP
+        ...     httpx.get(server.url + "/v2/health/ready")
+    """
+
+    def __init__(self, settings: ServerSettings, registry: Registry | None = None,
+                 enrichers: list[Enricher] | None = None) -> None:
+        self.server = Server(settings, registry, enrichers)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def dataplane(self) -> DataPlane:
+        assert self.server.dataplane is not None
+        return self.server.dataplane
+
+    def call(self, coro: Coroutine[Any, Any, Any], timeout: float = 60.0) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def start(self, timeout: float = 60.0) -> BackgroundServer:
+        """Start the thread; return once the server accepts requests."""
+        def target() -> None:
+            import uvloop
+
+            loop = uvloop.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.server.start())
+            except BaseException as exc:
+                self._error = exc
+                self._started.set()
+                return
+            self._started.set()
+            loop.run_forever()
+            loop.run_until_complete(self.server.stop())
+            loop.close()
+
+        self._thread = threading.Thread(target=target, name="augur-server", daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError("the server did not start in time")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the server and join its thread."""
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout)
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
