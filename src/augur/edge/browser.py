@@ -1,0 +1,162 @@
+"""Headless Chromium driving the edge page, through the Python Playwright package.
+
+Debian's ``chromium`` is used (``/usr/bin/chromium``, or ``$AUGUR_CHROMIUM``);
+Playwright's own browser downloads are never needed. Every request the page
+makes is recorded, so a caller can prove that nothing came from outside the
+server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from augur.errors import ConfigError, ModelNotReady
+
+CHROMIUM_ENV = "AUGUR_CHROMIUM"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-default-apps",
+    "--disable-extensions", "--no-first-run", "--disable-dev-shm-usage",
+)
+
+
+def chromium_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The Chromium executable to drive.
+
+    Raises:
+        ConfigError: no Chromium there (the message says how to install it).
+    """
+    env = os.environ if environ is None else environ
+    path = Path(env.get(CHROMIUM_ENV, DEFAULT_CHROMIUM))
+    if not path.is_file():
+        raise ConfigError(f"Chromium not found at {path}; run scripts/setup.sh (apt-get install "
+                          f"chromium) or set {CHROMIUM_ENV}")
+    return path
+
+
+class EdgePage:
+    """One open edge page.
+
+    Attributes:
+        requests: every URL the page requested, in order.
+        console: the page's console messages and uncaught errors.
+    """
+
+    def __init__(self, page: Any, origin: str) -> None:
+        self.page = page
+        self.origin = origin
+        self.requests: list[str] = []
+        self.console: list[str] = []
+        page.on("request", lambda req: self.requests.append(req.url))
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}"))
+        page.on("pageerror", lambda err: self.console.append(f"pageerror: {err}"))
+
+    def foreign_requests(self) -> list[str]:
+        """Requests to anywhere but the page's own origin."""
+        want = urlsplit(self.origin)
+        return [u for u in self.requests
+                if (urlsplit(u).scheme, urlsplit(u).netloc) != (want.scheme, want.netloc)]
+
+    def wait_ready(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Wait until the page has loaded its model; return the load info.
+
+        Raises:
+            ModelNotReady: the page failed to load the model (the message has its error).
+        """
+        self.page.wait_for_function("() => window.augurEdge && window.augurEdge.ready",
+                                    timeout=timeout_s * 1000)
+        try:
+            info: dict[str, Any] = self.page.evaluate(
+                "async () => (await window.augurEdge.ready).info")
+        except Exception as exc:  # Playwright's Error carries the page's exception text
+            raise ModelNotReady(f"the edge page could not load the model: {exc}; "
+                                f"console: {self.console[-5:]}") from exc
+        return info
+
+    def predict(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Predict ``records`` in the page; returns ``{outputs, rows, seconds, runSeconds}``."""
+        result: dict[str, Any] = self.page.evaluate(
+            "async (records) => { const r = await window.augurEdge.predict(records);"
+            " return {outputs: r.outputs, seconds: r.seconds, runSeconds: r.runSeconds}; }",
+            list(records))
+        return result
+
+    def time_runs(self, records: Sequence[Mapping[str, Any]], repeats: int) -> list[float]:
+        """Seconds of ``repeats`` in-page predictions of ``records`` (tensors built each time)."""
+        times: list[float] = self.page.evaluate(
+            "async ([records, repeats]) => { const m = await window.augurEdge.ready;"
+            " const out = []; for (let i = 0; i < repeats; i++) {"
+            " const t = performance.now(); await m.predict(records);"
+            " out.push((performance.now() - t) / 1000); } return out; }",
+            [list(records), repeats])
+        return times
+
+
+class EdgeBrowser:
+    """A headless Chromium session.
+
+    Args:
+        executable: the Chromium binary (default: :func:`chromium_path`).
+
+    Example:
+        >>> with EdgeBrowser() as browser:               # doctest: +SKIP
+        ...     page = browser.open("http://127.0.0.1:8000/edge/iris")
+        ...     page.wait_ready()
+    """
+
+    def __init__(self, executable: str | Path | None = None) -> None:
+        self.executable = Path(executable) if executable else None
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    def start(self) -> EdgeBrowser:
+        """Launch Chromium.
+
+        Raises:
+            ConfigError: Chromium or the playwright package is missing.
+        """
+        executable = self.executable or chromium_path()
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError as exc:
+            raise ConfigError("browser checks need the playwright Python package "
+                              "(pip install 'augur[dev]')") from exc
+        self._playwright = sync_playwright().start()
+        try:
+            self._browser = self._playwright.chromium.launch(
+                executable_path=str(executable), headless=True, args=list(CHROMIUM_ARGS))
+        except Exception:
+            self._playwright.stop()
+            self._playwright = None
+            raise
+        return self
+
+    def open(self, url: str, timeout_s: float = 60.0) -> EdgePage:
+        """Open ``url`` in a fresh context; requests are recorded from the first one."""
+        context = self._browser.new_context()
+        page = context.new_page()
+        parts = urlsplit(url)
+        edge = EdgePage(page, f"{parts.scheme}://{parts.netloc}")
+        page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+        return edge
+
+    def stop(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
+
+    def __enter__(self) -> EdgeBrowser:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
