@@ -16,6 +16,11 @@ import orjson
 from augur.batch.records import Prediction, PredictionChunk, Progress
 from augur.errors import ServiceUnavailable, StoreError
 
+
+def _flat(exc: BaseException) -> str:
+    """A driver's message on one line (psycopg adds hints on new lines)."""
+    return " ".join(str(exc).split())
+
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -64,7 +69,7 @@ class PostgresStore:
             conn = psycopg.connect(self.url, connect_timeout=10, autocommit=True)
         except psycopg.Error as exc:
             raise ServiceUnavailable(f"cannot connect to PostgreSQL at {self.describe()}: "
-                                     f"{exc}".strip()) from exc
+                                     f"{_flat(exc)}") from exc
         t = self.table
         try:
             with conn.transaction():
@@ -89,7 +94,7 @@ class PostgresStore:
                          " (key TEXT, outputs TEXT) ON COMMIT DELETE ROWS")
         except psycopg.Error as exc:
             conn.close()
-            raise StoreError(f"cannot create the prediction tables {t}: {exc}") from exc
+            raise StoreError(f"cannot create the prediction tables {t}: {_flat(exc)}") from exc
         self._conn = conn
 
     @property
@@ -146,7 +151,7 @@ class PostgresStore:
                         (run_id, progress.chunks, progress.rows_in, progress.rows_out,
                          progress.rows_failed, now))
             except psycopg.Error as exc:
-                raise StoreError(f"writing to PostgreSQL table {t} failed: {exc}") from exc
+                raise StoreError(f"writing to PostgreSQL table {t} failed: {_flat(exc)}") from exc
 
     def finish(self, run_id: str, model: str) -> None:
         """Nothing to do: every chunk is already committed."""

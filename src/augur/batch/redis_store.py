@@ -21,6 +21,11 @@ from augur.batch.records import Prediction, PredictionChunk, Progress
 from augur.errors import ServiceUnavailable, StoreError
 
 
+def _flat(exc: BaseException) -> str:
+    """A driver's message on one line (psycopg adds hints on new lines)."""
+    return " ".join(str(exc).split())
+
+
 class RedisStore:
     """Predictions as Redis hashes ``{prefix}:{model}:{key}``.
 
@@ -57,7 +62,7 @@ class RedisStore:
             client.ping()
         except (redis.RedisError, ValueError) as exc:
             raise ServiceUnavailable(f"cannot connect to Redis at {self.describe()}: "
-                                     f"{exc}") from exc
+                                     f"{_flat(exc)}") from exc
         self._client = client
 
     @property
@@ -90,7 +95,7 @@ class RedisStore:
         try:
             pipe.execute()
         except redis.RedisError as exc:
-            raise StoreError(f"writing to Redis failed: {exc}") from exc
+            raise StoreError(f"writing to Redis failed: {_flat(exc)}") from exc
 
     def finish(self, run_id: str, model: str) -> None:
         """Nothing to do: every chunk is already committed."""

@@ -18,6 +18,7 @@ SQL queries an ``ORDER BY`` so that a resumed run sees the rows in the same orde
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,13 @@ from urllib.parse import unquote, urlsplit
 
 from augur.errors import ConfigError, ServiceUnavailable
 
+
+def _flat(exc: BaseException) -> str:
+    """A driver's message on one line (psycopg adds hints on new lines)."""
+    return " ".join(str(exc).split())
+
 _SQL_SCHEMES = ("postgresql", "postgres", "sqlite")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters at least: not C:\\
 
 
 class Source(Protocol):
@@ -72,7 +79,7 @@ class ParquetSource:
         try:
             return ds.dataset([str(f) for f in self.files()], format="parquet")
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read Parquet input {self.path}: {exc}") from exc
+            raise ConfigError(f"cannot read Parquet input {self.path}: {_flat(exc)}") from exc
 
     def columns(self) -> list[str] | None:
         return list(self._dataset().schema.names)
@@ -113,7 +120,7 @@ class CsvSource:
         try:
             return [str(c) for c in pd.read_csv(_files(self.path, ".csv")[0], nrows=0).columns]
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read CSV input {self.path}: {exc}") from exc
+            raise ConfigError(f"cannot read CSV input {self.path}: {_flat(exc)}") from exc
 
     def total_rows(self) -> int | None:
         return None
@@ -126,7 +133,7 @@ class CsvSource:
                 with pd.read_csv(f, chunksize=chunk_size) as reader:
                     yield from reader
             except (OSError, ValueError) as exc:
-                raise ConfigError(f"cannot read CSV input {f}: {exc}") from exc
+                raise ConfigError(f"cannot read CSV input {f}: {_flat(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,7 @@ class SqlSource:
             try:
                 cur = conn.execute(self.query)
             except sqlite3.Error as exc:
-                raise ConfigError(f"the SQLite query failed: {exc}") from exc
+                raise ConfigError(f"the SQLite query failed: {_flat(exc)}") from exc
             names = [d[0] for d in cur.description or ()]
             while rows := cur.fetchmany(chunk_size):
                 yield pd.DataFrame.from_records(rows, columns=names)
@@ -182,13 +189,13 @@ class SqlSource:
         try:
             conn = psycopg.connect(self.url.split("?", 1)[0], connect_timeout=10)
         except psycopg.Error as exc:
-            raise ServiceUnavailable(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+            raise ServiceUnavailable(f"cannot connect to PostgreSQL: {_flat(exc)}") from exc
         try:
             with conn.transaction(), conn.cursor(name="augur_batch_source") as cur:
                 try:
                     cur.execute(self.query)
                 except psycopg.Error as exc:
-                    raise ConfigError(f"the PostgreSQL query failed: {exc}".strip()) from exc
+                    raise ConfigError(f"the PostgreSQL query failed: {_flat(exc)}") from exc
                 names: list[str] | None = None
                 while rows := cur.fetchmany(chunk_size):
                     names = names or [d.name for d in cur.description or ()]
@@ -218,7 +225,8 @@ def open_source(spec: str) -> Source:
     text = spec.strip()
     if not text:
         raise ConfigError("empty --input")
-    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    match = _SCHEME.match(text)
+    scheme = match.group(1).lower() if match else ""
     if scheme in _SQL_SCHEMES:
         base, sep, rest = text.partition("?")
         if not sep or not rest.startswith("query="):
@@ -234,7 +242,7 @@ def open_source(spec: str) -> Source:
                               "postgresql://user@host:5432/database")
         return SqlSource(base, query)
     if scheme in ("parquet", "csv"):
-        text, forced = text.split("://", 1)[1], scheme
+        text, forced = text[len(scheme) + 1:].removeprefix("//"), scheme
     elif scheme:
         raise ConfigError(f"unknown input scheme {scheme!r}: use a .parquet or .csv file or "
                           "folder, postgresql://...?query=..., or sqlite:///...?query=...")
