@@ -128,7 +128,8 @@ def compress(ref: str | ModelVersion, method: str, *, registry: Registry | None 
     split = SplitModel.of(reg.read_artifact(parent), parent.signature)
     params: dict[str, Any]
     if method == "quantize-dynamic":
-        core, params = quantize.quantize_dynamic(split.core, per_channel=bool(per_channel))
+        core, params = quantize.quantize_dynamic(
+            split.core, per_channel=True if per_channel is None else per_channel)
     elif method == "quantize-static":
         if calibration is None:
             raise CompressionFailed("quantize-static needs calibration data: pass --calibration "

@@ -101,40 +101,53 @@ def _timed(model: LoadedModel, feeds: dict[str, np.ndarray]) -> float:
     return time.perf_counter() - start
 
 
-def measure(data: bytes, signature: Signature, feeds: dict[str, np.ndarray], *,
-            budget_s: float = 2.0, max_samples: int = 300) -> Performance:
-    """Load ``data`` and measure size, parameters, single-row latency and batch throughput.
+def measure_pair(models: list[tuple[bytes, Signature]], feeds: dict[str, np.ndarray], *,
+                 budget_s: float = 2.0, max_samples: int = 300) -> list[Performance]:
+    """Measure size, parameters, single-row latency and batch-64 throughput of artifacts.
+
+    The models run in turns (A, B, A, B...), so a burst of load from other
+    processes slows all of them alike and the ratios stay honest.
 
     Args:
-        data: ONNX bytes.
-        signature: the model's signature.
+        models: ONNX bytes with their signatures (parent first).
         feeds: validation rows as model feeds (rows are cycled for latency and
             tiled to a batch of 64 for throughput).
-        budget_s: rough time allowed for each of the two measurements.
-        max_samples: most single-row runs.
+        budget_s: rough time allowed for each of the two measurements, per model.
+        max_samples: most single-row runs per model.
     """
-    model = load_bytes(data, signature)
+    loaded = [load_bytes(data, sig) for data, sig in models]
     n = rows_of(feeds)
     singles = [take_rows(feeds, slice(i, i + 1)) for i in range(min(n, 64))]
-    for f in singles[:3]:
-        model.run(f)
-    times: list[float] = []
-    deadline = time.perf_counter() + budget_s
-    while len(times) < max_samples and (len(times) < 20 or time.perf_counter() < deadline):
-        times.append(_timed(model, singles[len(times) % len(singles)]))
+    for model in loaded:
+        for f in singles[:3]:
+            model.run(f)
+    times: list[list[float]] = [[] for _ in loaded]
+    deadline = time.perf_counter() + budget_s * len(loaded)
+    k = 0
+    while k < max_samples and (k < 20 or time.perf_counter() < deadline):
+        for model, ts in zip(loaded, times, strict=True):
+            ts.append(_timed(model, singles[k % len(singles)]))
+        k += 1
     batch = take_rows(feeds, np.arange(BATCH) % n)
-    model.run(batch)
-    spent = 0.0
+    spent = [0.0 for _ in loaded]
+    for model in loaded:
+        model.run(batch)
     runs = 0
-    while runs < 3 or (spent < budget_s and runs < 50):
-        spent += _timed(model, batch)
+    deadline = time.perf_counter() + budget_s * len(loaded)
+    while runs < 3 or (time.perf_counter() < deadline and runs < 50):
+        for i, model in enumerate(loaded):
+            spent[i] += _timed(model, batch)
         runs += 1
-    total, nonzero = parameter_counts(data)
-    lat = np.array(times) * 1e3
-    return Performance(size_bytes=len(data), parameters=total, nonzero_parameters=nonzero,
-                       latency_p50_ms=float(np.percentile(lat, 50)),
-                       latency_p99_ms=float(np.percentile(lat, 99)),
-                       latency_samples=len(times), throughput_rows_s=BATCH * runs / spent)
+    out = []
+    for (data, _), ts, sp in zip(models, times, spent, strict=True):
+        total, nonzero = parameter_counts(data)
+        lat = np.array(ts) * 1e3
+        out.append(Performance(size_bytes=len(data), parameters=total,
+                               nonzero_parameters=nonzero,
+                               latency_p50_ms=float(np.percentile(lat, 50)),
+                               latency_p99_ms=float(np.percentile(lat, 99)),
+                               latency_samples=len(ts), throughput_rows_s=BATCH * runs / sp))
+    return out
 
 
 def outputs_on(data: bytes, signature: Signature, feeds: dict[str, np.ndarray],
@@ -155,8 +168,8 @@ def build_report(method: str, params: dict[str, Any], parent_ref: str, parent_da
     """Measure parent and child on the same validation feeds and compare their outputs."""
     quality = compare_quality(signature, outputs_on(parent_data, signature, feeds),
                               outputs_on(child_data, signature, feeds), truth)
-    original = measure(parent_data, signature, feeds, budget_s=budget_s)
-    compressed = measure(child_data, signature, feeds, budget_s=budget_s)
+    original, compressed = measure_pair([(parent_data, signature), (child_data, signature)],
+                                        feeds, budget_s=budget_s)
     machine = {"cpu": hardware_description()["cpu"], "cores": os.cpu_count(),
                "vnni": cpu_has_vnni(), "load_1m": os.getloadavg()[0]}
     return CompressionReport(method=method, params=params, parent=parent_ref,

@@ -201,14 +201,18 @@ def text_model(tokenizer: Any, encoder: Any) -> bytes:
     ir = max(tok.ir_version, enc.ir_version)
     tok.ir_version = enc.ir_version = ir
     opsets = {o.domain: o.version for o in enc.opset_import}
-    for o in tok.opset_import:
-        if o.domain not in opsets:
-            enc.opset_import.append(o)
-    tok = onnx.version_converter.convert_version(tok, opsets.get("", OPSET)) \
-        if opsets.get("", OPSET) != OPSET else tok
+    if opsets.get("", OPSET) != OPSET:
+        tok = onnx.version_converter.convert_version(tok, opsets[""])
     enc_inputs = {i.name for i in enc.graph.input}
     io_map = [(n, n) for n in TOKENS if n in enc_inputs]
+    for graph in (tok.graph, enc.graph):  # the joined tensors must not be declared twice
+        keep = [v for v in graph.value_info if v.name not in TOKENS]
+        del graph.value_info[:]
+        graph.value_info.extend(keep)
     merged = compose.merge_models(tok, enc, io_map=io_map)
+    unique = {o.domain: o.version for o in merged.opset_import}
+    del merged.opset_import[:]
+    merged.opset_import.extend(onnx.helper.make_opsetid(d, v) for d, v in unique.items())
     return bytes(merged.SerializeToString())
 
 
