@@ -9,7 +9,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from augur.registry import ModelVersion, Registry
-from augur.runtime import LoadedModel, load
+from augur.runtime import LoadedModel, RuntimeOptions, load, tuned_options
 from augur.serving.batcher import AdaptiveBatcher
 from augur.serving.metrics import ServerMetrics, VersionMetrics
 from augur.serving.settings import ServerSettings
@@ -73,8 +73,10 @@ def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
         AugurError: the warm-up run failed; the version must not take traffic.
     """
     started = time.perf_counter()
-    model = load(mv, registry=registry)
     model_settings = settings.for_model(mv.name)
+    options = tuned_options(registry, mv) or RuntimeOptions(
+        intra_op_threads=model_settings.intra_op_threads)
+    model = load(mv, registry=registry, options=options)
     run_seconds = 0.0
     if settings.warmup:
         feeds = warmup_feeds(mv.signature)

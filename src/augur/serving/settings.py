@@ -51,6 +51,8 @@ class ModelSettings:
         canary_percent: share of requests sent to ``canary`` (0-100).
         shadow: a reference that receives a mirror of every request; its answers
             are compared with the primary's and discarded.
+        intra_op_threads: ONNX Runtime threads per run when the version has no
+            tuned options (1 suits small models next to an event loop; 0: ORT decides).
     """
 
     max_batch_size: int = 64
@@ -61,8 +63,11 @@ class ModelSettings:
     canary: str | None = None
     canary_percent: float = 0.0
     shadow: str | None = None
+    intra_op_threads: int = 1
 
     def __post_init__(self) -> None:
+        if self.intra_op_threads < 0:
+            raise ConfigError(f"intra_op_threads must be >= 0, got {self.intra_op_threads}")
         if self.max_batch_size < 1:
             raise ConfigError(f"max_batch_size must be >= 1, got {self.max_batch_size}")
         if self.max_delay_ms < 0:
