@@ -100,6 +100,24 @@ class BatchEngine:
         return BatchStats(accepted=acc, duplicates=valid - dedup, late=dedup - acc,
                           invalid=total - valid)
 
+    def entities(self, view: FeatureView | TableFeatureView, source: Any = None,
+                 ) -> tuple[list[str], int | None]:
+        """Return the entity keys of a history (accepted events) or table, and its latest time."""
+        if isinstance(view, FeatureView):
+            name = self._accepted(view, source)
+            rows = self.con.execute(f"SELECT DISTINCT __k FROM {name} ORDER BY 1").fetchall()
+            latest = self.con.execute(f"SELECT max(__t) FROM {name}").fetchall()[0][0]
+            return [r[0] for r in rows], latest
+        self._n += 1
+        raw = f"table_{self._n}"
+        register_source(self.con, raw, source if source is not None else view.table)
+        t = millis_expr(self.con, raw, view.time_column)
+        key = _q(view.entity.key)
+        rows = self.con.execute(f"SELECT DISTINCT CAST({key} AS VARCHAR) FROM {raw} "
+                                f"WHERE {key} IS NOT NULL ORDER BY 1").fetchall()
+        latest = self.con.execute(f"SELECT max({t}) FROM {raw}").fetchall()[0][0]
+        return [r[0] for r in rows], latest
+
     def _labels(self, labels: Any, keys: Sequence[str], timestamp: str) -> tuple[str, list[str]]:
         self._n += 1
         raw, name = f"labels_raw_{self._n}", f"labels_{self._n}"
@@ -237,13 +255,13 @@ class BatchEngine:
                     parts.append(self._lifetime(i, acc, lab, view.entity.key, f))
                 else:
                     windows.setdefault(f.window, []).append(f)
-            for window, feats in windows.items():
-                parts.append(self._windowed(i, acc, lab, view.entity.key, window, feats))
+            for window, group in windows.items():
+                parts.append(self._windowed(i, acc, lab, view.entity.key, window, group))
         ctes = ", ".join(f"p{j} AS ({sql})" for j, sql in enumerate(parts))
         joins = " ".join(f"LEFT JOIN p{j} USING (__rid)" for j in range(len(parts)))
         keep = ", ".join(f"l.{_q(c)}" for c in lab_cols)
-        feats = ", ".join(f"{src} AS {_q(out)}" for src, out in outputs)
-        sql = (f"WITH {ctes} SELECT {keep}, {feats} FROM {lab} l {joins} ORDER BY l.__rid")
+        selected = ", ".join(f"{src} AS {_q(out)}" for src, out in outputs)
+        sql = (f"WITH {ctes} SELECT {keep}, {selected} FROM {lab} l {joins} ORDER BY l.__rid")
         try:
             return self.con.execute(sql).df()
         except duckdb.Error as exc:

@@ -59,7 +59,7 @@ def to_millis(value: Any, *, what: str = "timestamp") -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, np.datetime64):
-        return int(value.astype("datetime64[ms]").astype(np.int64))
+        return int(value.astype("datetime64[ms]").astype(np.int64).item())
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -68,7 +68,7 @@ def to_millis(value: Any, *, what: str = "timestamp") -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+        return int((value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1))
     raise InvalidInput(f"{what} is not a timestamp: {value!r} ({type(value).__name__})")
 
 

@@ -81,7 +81,7 @@ def read_postgres(location: str) -> Any:
             rows = cur.fetchall()
     except psycopg.Error as exc:
         raise StoreError(f"cannot read PostgreSQL table {table!r}: {exc}") from exc
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     return pa.table({n: list(c) for n, c in zip(names, columns, strict=True)})
 
 
