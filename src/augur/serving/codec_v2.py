@@ -190,7 +190,7 @@ def _to_json_data(arr: np.ndarray) -> Any:
         return [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v)
                 for v in arr.reshape(-1)]
     flat = arr.reshape(-1)
-    if flat.dtype.kind == "f" and flat.dtype.itemsize == 2 or not flat.dtype.isnative:
+    if (flat.dtype.kind == "f" and flat.dtype.itemsize == 2) or not flat.dtype.isnative:
         return flat.astype(np.float64 if flat.dtype.kind == "f" else flat.dtype.newbyteorder(
             "=")).tolist()
     return np.ascontiguousarray(flat)

@@ -108,8 +108,8 @@ class DataPlane:
             ModelNotFound, InvalidReference: the reference matches nothing.
         """
         key = await self.manager.resolve(name, version)
-        mv: ModelVersion = await self.manager.run_blocking(self.manager.registry.get, *key)  # type: ignore[assignment]
-        versions: list[ModelVersion] = await self.manager.run_blocking(  # type: ignore[assignment]
+        mv: ModelVersion = await self.manager.run_blocking(self.manager.registry.get, *key)
+        versions: list[ModelVersion] = await self.manager.run_blocking(
             self.manager.registry.versions, key[0])
         sig = mv.signature
         return {
@@ -180,7 +180,7 @@ class DataPlane:
             self._mirror(state, entry, feeds, wanted, result)
         binary = _binary_outputs(request)
         outputs = [ResponseOutput(out, _datatype(arr), list(arr.shape), arr,
-                                  binary is True or (binary is not None and out in binary))
+                                  binary is True or (isinstance(binary, set) and out in binary))
                    for out, arr in result.items()]
         m = entry.metrics
         m.requests.inc()
@@ -294,7 +294,7 @@ class DataPlane:
         for entry in self.manager.loaded():
             loaded.setdefault(entry.name, []).append(entry)
         index: list[dict[str, Any]] = []
-        for info in models:  # type: ignore[attr-defined]
+        for info in models:
             for entry in sorted(loaded.get(info.name, []), key=lambda e: e.version):
                 index.append({"name": info.name, "version": entry.version_text,
                               "state": "READY", "reason": ""})

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from augur.errors import AugurError, InvalidReference, ModelNotReady, Overloaded
 from augur.registry import ModelVersion, Registry, parse_reference
@@ -25,6 +27,7 @@ from augur.serving.settings import ServerSettings
 
 log = logging.getLogger("augur.serving")
 
+T = TypeVar("T")
 RouteKey = tuple[str, str | None]
 VersionKey = tuple[str, int]
 
@@ -90,10 +93,10 @@ class ModelManager:
             except Exception:  # the registry may be briefly locked; try next time
                 log.exception("polling the registry for moved aliases failed")
 
-    async def run_blocking(self, fn: object, *args: object) -> object:
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (registry I/O, model loads) on the worker threads."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, fn, *args)  # type: ignore[arg-type]
+        return await loop.run_in_executor(self.executor, fn, *args)
 
     # -- the hot path -----------------------------------------------------------
 
@@ -151,7 +154,7 @@ class ModelManager:
             text = f"{name}:{int(version)}"
         else:
             text = name
-        mv: ModelVersion = await self.run_blocking(self.registry.resolve, text)  # type: ignore[assignment]
+        mv: ModelVersion = await self.run_blocking(self.registry.resolve, text)
         return mv
 
     # -- loading ----------------------------------------------------------------
@@ -179,11 +182,11 @@ class ModelManager:
 
     async def _load(self, key: VersionKey) -> LoadedVersion:
         name, number = key
-        mv: ModelVersion = await self.run_blocking(self.registry.get, name, number)  # type: ignore[assignment]
+        mv: ModelVersion = await self.run_blocking(self.registry.get, name, number)
         self._make_room(mv)
         started = time.perf_counter()
         try:
-            entry: LoadedVersion = await self.run_blocking(  # type: ignore[assignment]
+            entry: LoadedVersion = await self.run_blocking(
                 load_version, self.registry, mv, self.settings, self.metrics, self.executor)
         except AugurError as exc:
             self._failed(key, exc)
@@ -255,14 +258,14 @@ class ModelManager:
             ModelNotReady: the version failed to load; the alias did not move.
         """
         await self.ensure((name, version))
-        previous: int | None = await self.run_blocking(  # type: ignore[assignment]
+        previous: int | None = await self.run_blocking(
             self.registry.set_alias, name, alias, version)
         await self.refresh()
         return previous
 
     async def rollback(self, name: str, alias: str) -> int:
         """Move ``name@alias`` back to its previous version (loaded first)."""
-        history: list[dict[str, object]] = await self.run_blocking(  # type: ignore[assignment]
+        history: list[dict[str, object]] = await self.run_blocking(
             self.registry.alias_history, name, alias)
         previous = history[-1].get("previous") if history else None
         if not isinstance(previous, int):
@@ -275,7 +278,7 @@ class ModelManager:
         assert self._refresh_lock is not None, "start() the manager first"
         async with self._refresh_lock:
             if epoch is None:
-                epoch = await self.run_blocking(self.registry.alias_epoch)  # type: ignore[assignment]
+                epoch = await self.run_blocking(self.registry.alias_epoch)
             for route, old in list(self._routes.items()):
                 try:
                     mv = await self._resolve_version(*route)
