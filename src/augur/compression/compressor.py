@@ -234,9 +234,14 @@ def distill(parent: str | ModelVersion, unlabeled: Any, *, registry: Registry | 
         if not hasattr(rows.rows, "columns"):
             raise CompressionFailed("distilling a tabular model needs a table (DataFrame, CSV, "
                                     "Parquet) of unlabeled rows")
-        model, params = distill_mod.distill_tabular(pv.signature, rows.rows, teacher,
+        names = [c.name for c in pv.signature.columns]
+        missing = [n for n in names if n not in rows.rows.columns]
+        if missing:
+            raise CompressionFailed(f"the unlabeled rows lack column(s) {missing}")
+        table = rows.rows[names]  # extra columns (a target, ids) are not features
+        model, params = distill_mod.distill_tabular(pv.signature, table, teacher,
                                                     student=student, hidden=hidden)
-        converted = convert(model, rows.rows)
+        converted = convert(model, table)
         sig = dataclasses.replace(converted.signature, task=pv.signature.task)
         data = converted.onnx
         if [c.name for c in sig.columns] != [c.name for c in pv.signature.columns]:

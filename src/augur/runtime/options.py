@@ -27,6 +27,8 @@ class RuntimeOptions:
         providers: execution providers in order of preference.
         batch_size: preferred server batch size (used by the batcher, not ORT).
         batch_delay_ms: preferred batching delay (used by the batcher, not ORT).
+        extra: free-form; ``extra["session_config"]`` holds ONNX Runtime session
+            config entries (``{"session.intra_op.allow_spinning": "0"}``).
     """
 
     intra_op_threads: int = 0
@@ -79,6 +81,8 @@ class RuntimeOptions:
         so.execution_mode = (ort.ExecutionMode.ORT_PARALLEL if self.execution_mode == "parallel"
                              else ort.ExecutionMode.ORT_SEQUENTIAL)
         so.log_severity_level = 3
+        for key, value in (self.extra.get("session_config") or {}).items():
+            so.add_session_config_entry(str(key), str(value))  # e.g. thread spinning
         return so
 
     def available_providers(self) -> list[str]:

@@ -1,0 +1,98 @@
+"""``augur tune REF``: find the fastest execution options on this machine and cache them."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from augur.cli.output import emit, print_table
+from augur.errors import ConfigError
+from augur.tuning import tune
+from augur.tuning.fusions import describe
+
+
+def parse_duration(text: str) -> float:
+    """``60``, ``60s``, ``1.5m`` -> seconds.
+
+    Raises:
+        ConfigError: not a positive duration.
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", text)
+    if not m:
+        raise ConfigError(f"--budget: {text!r} is not a duration (e.g. 60s, 2m)")
+    value = float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[m.group(2)]
+    if value <= 0:
+        raise ConfigError("--budget must be positive")
+    return value
+
+
+def _option_text(opts: dict[str, Any]) -> str:
+    parts = [f"level={opts['graph_optimization_level']}",
+             f"intra={opts['intra_op_threads'] or 'auto'}"]
+    if opts["execution_mode"] == "parallel":
+        parts.append(f"parallel inter={opts['inter_op_threads']}")
+    if opts.get("session_config"):
+        parts.append("no-spin")
+    providers = [p.replace("ExecutionProvider", "") for p in opts["providers"]]
+    if providers != ["CPU"]:
+        parts.append("+".join(providers))
+    return " ".join(parts)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    data = None
+    if args.data:
+        from augur.compression import read_dataset
+
+        data = read_dataset(args.data, limit=256).rows
+    result = tune(args.ref, budget_s=parse_duration(args.budget), data=data, force=args.force)
+    rep = result.report
+    if args.json:
+        emit({"model": result.version.ref, "cached": result.cached,
+              "options": result.options.to_dict(), "report": rep}, True)
+        return 0
+    if result.cached:
+        print(f"cache hit: {result.version.ref} was tuned on this hardware before "
+              f"(fingerprint {rep['hardware']['fingerprint']}, onnxruntime "
+              f"{rep['hardware']['onnxruntime']}); use --force to measure again")
+    else:
+        print(f"tuned {result.version.ref} in {rep['spent_s']:.1f} s "
+              f"(budget {rep['budget_s']:g} s, load {rep['load']:.2f})")
+        rows = [{"stage": t["stage"], "options": _option_text(t["options"]),
+                 "p50_ms": t["p50_ms"], "p99_ms": t["p99_ms"], "samples": t["samples"]}
+                for t in rep["trials"]]
+        print_table(rows, ["stage", "options", "p50_ms", "p99_ms", "samples"])
+        print()
+        print_table(rep["batching"], ["batch_size", "rows_s", "batch_ms"])
+    print()
+    print("graph fusions (nodes before -> after):")
+    for line in describe(rep["fusions"]):
+        print(f"  {line}")
+    o = result.options
+    verdict = ("ONNX Runtime's defaults were kept (nothing measured faster)"
+               if rep["kept_defaults"] else f"{rep['speedup']:.2f}x faster than defaults")
+    print(f"defaults p50 {rep['default_p50_ms']:.4g} ms, tuned p50 {rep['tuned_p50_ms']:.4g} ms: "
+          f"{verdict}")
+    print(f"serving throughput at batch {o.batch_size}: {rep['batching_speedup']:.2f}x the "
+          "rows/s of one row at a time")
+    print(f"kept: {_option_text(o.to_dict() | {'session_config': o.extra.get('session_config')})}"
+          f", server batch size {o.batch_size}, batching delay {o.batch_delay_ms} ms")
+    return 0
+
+
+def register(subs: Any) -> None:
+    p = subs.add_parser(
+        "tune", help="measure execution options on this machine and cache the fastest",
+        description="Measure ONNX Runtime graph optimization levels, intra/inter-op threads, "
+                    "thread spinning, execution mode, execution providers (CUDA when present) "
+                    "and the server's batch size and batching delay, within a time budget. "
+                    "The best is cached per artifact, hardware and ONNX Runtime version; "
+                    "servers and batch jobs load it automatically.")
+    p.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
+    p.add_argument("--budget", default="60s", help="time to spend measuring (default 60s)")
+    p.add_argument("--data", metavar="FILE", help="inputs to time with (default: made up "
+                                                  "from the signature)")
+    p.add_argument("--force", action="store_true", help="measure again despite a cached result")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_tune)
