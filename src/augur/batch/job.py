@@ -44,6 +44,8 @@ class BatchJob:
         ray_address: a Ray cluster to join (default: start a local one).
         fail_fast: stop at the first bad row instead of recording it.
         workers: chunks predicted at once by the local engine.
+        ray_cpus: CPUs of a local Ray cluster (default: all).
+        ray_actors: model actors in the Ray pool.
     """
 
     ref: str
@@ -55,6 +57,8 @@ class BatchJob:
     ray_address: str | None = None
     fail_fast: bool = False
     workers: int = 2
+    ray_cpus: int | None = None
+    ray_actors: int = 1
 
     def check(self) -> None:
         """Reject bad settings before anything runs.
@@ -68,8 +72,8 @@ class BatchJob:
             raise ConfigError(f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}")
         if not self.key.strip():
             raise ConfigError("--key must name a column")
-        if self.workers < 1:
-            raise ConfigError(f"workers must be at least 1, got {self.workers}")
+        if self.workers < 1 or self.ray_actors < 1:
+            raise ConfigError("workers and Ray actors must be at least 1")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -176,7 +180,8 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
         if job.engine == "ray":
             from augur.batch.ray_engine import RayEngine
 
-            final = RayEngine(job.ray_address).run(source, sink, predictor, task, reg, version)
+            final = RayEngine(job.ray_address, actors=job.ray_actors,
+                              num_cpus=job.ray_cpus).run(source, sink, predictor, task, reg, version)
         else:
             final = LocalEngine(job.workers).run(source, sink, predictor, task)
         sink.finish(record.id, version.name)

@@ -41,6 +41,7 @@ def _job_args(p: argparse.ArgumentParser) -> None:
                    help="local threads (default) or Ray Data")
     p.add_argument("--ray-address", default=None,
                    help="Ray cluster to join (default: start a local one)")
+    p.add_argument("--ray-actors", type=int, default=1, help="model actors in the Ray pool")
     p.add_argument("--chunk-size", type=int, default=50_000,
                    help="rows per chunk and per sink transaction (default 50000)")
     p.add_argument("--workers", type=int, default=2, help="chunks predicted at once (local)")
@@ -51,7 +52,8 @@ def _job_args(p: argparse.ArgumentParser) -> None:
 def _job_of(args: argparse.Namespace) -> BatchJob:
     job = BatchJob(ref=args.ref, input=args.input, key=args.key, output=args.output,
                    chunk_size=args.chunk_size, engine=args.engine,
-                   ray_address=args.ray_address, fail_fast=args.fail_fast,
+                   ray_address=args.ray_address, ray_actors=args.ray_actors,
+                   fail_fast=args.fail_fast,
                    workers=args.workers)
     job.check()
     return job
