@@ -26,16 +26,37 @@ class BadRows(InvalidInput):
     """Raised under ``fail_fast`` when a chunk holds a row that cannot be predicted."""
 
 
+def _row_texts(arr: np.ndarray) -> list[str] | None:
+    """Each row of a numeric 1-D or 2-D array as JSON text, from one orjson call.
+
+    Serializing the whole array in C and splitting the text is several times
+    faster than one ``dumps`` per row, and writes float32 in its shortest form.
+    Returns ``None`` for arrays this does not cover (strings, 3-D, empty rows).
+    """
+    if arr.dtype.kind not in "biuf" or arr.dtype.itemsize > 8 or arr.dtype == np.float16 \
+            or arr.ndim not in (1, 2) or len(arr) == 0 or (arr.ndim == 2 and arr.shape[1] == 0):
+        return None
+    text = orjson.dumps(np.ascontiguousarray(arr), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    if arr.ndim == 1:
+        return text[1:-1].split(",")
+    return text[2:-2].split("],[")
+
+
 def encode_outputs(outputs: dict[str, np.ndarray]) -> list[str]:
-    """One JSON object per row: ``{"label": 1, "probabilities": [0.1, 0.9, 0.0]}``."""
+    """One JSON object per row: ``{"label":1,"probabilities":[0.1,0.9,0.0]}``."""
     names = list(outputs)
-    columns = [arr.tolist() for arr in outputs.values()]
+    columns = [_row_texts(arr) for arr in outputs.values()]
+    if all(c is not None for c in columns):
+        fmt = "{" + ",".join(
+            orjson.dumps(name).decode().replace("%", "%%") + (":[%s]" if arr.ndim == 2 else ":%s")
+            for name, arr in outputs.items()) + "}"
+        if len(columns) == 1:
+            return [fmt % v for v in columns[0] or ()]
+        return [fmt % vals for vals in zip(*columns, strict=True)]  # type: ignore[arg-type]
+    lists = [arr.tolist() for arr in outputs.values()]
     dumps = orjson.dumps
-    if len(names) == 1:
-        name = names[0]
-        return [dumps({name: v}).decode() for v in columns[0]]
     return [dumps(dict(zip(names, vals, strict=True))).decode()
-            for vals in zip(*columns, strict=True)]
+            for vals in zip(*lists, strict=True)]
 
 
 def _keys_of(series: Any) -> tuple[list[str], np.ndarray]:
