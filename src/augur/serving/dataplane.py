@@ -208,8 +208,12 @@ class DataPlane:
         except AugurError as exc:
             self.metrics.error(entry.name, entry.version_text, type(exc).__name__)
             raise
-        columns = {k: v[:, 0] if v.ndim == 2 and v.shape[1] == 1 else v
-                   for k, v in result.items()}
+        columns: dict[str, Any] = {}
+        for key, arr in result.items():
+            if arr.ndim == 2 and arr.shape[1] == 1:
+                arr = arr[:, 0]
+            # float32 stays numpy so orjson prints it at float32 precision
+            columns[key] = arr if arr.dtype.kind == "f" else arr.tolist()
         predictions: list[Any]
         if len(columns) == 1:
             predictions = list(next(iter(columns.values())))

@@ -8,11 +8,13 @@ tests and notebooks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
+import signal
 import socket
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +46,15 @@ def create_dataplane(registry: Registry, settings: ServerSettings,
     manager = ModelManager(registry, settings, ServerMetrics())
     manager.metrics.memory.set_function(lambda: float(manager.memory_bytes()))
     return DataPlane(manager, enrichers)
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: :class:`Server` owns the signals, so a
+    Ctrl-C stops the gRPC transport and the data plane too and exits cleanly."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -84,7 +95,7 @@ class Server:
         self.dataplane: DataPlane | None = None
         self.http_port = settings.http_port
         self.grpc_port: int | None = None
-        self._uvicorn: uvicorn.Server | None = None
+        self._uvicorn: _Uvicorn | None = None
         self._serve_task: asyncio.Task[None] | None = None
         self._grpc: Any = None
         self._access_log = AccessLog(settings.access_log)
@@ -108,7 +119,7 @@ class Server:
                                 http="httptools", ws="none", lifespan="off", access_log=False,
                                 log_level="warning", server_header=False, date_header=False,
                                 backlog=2048, timeout_keep_alive=30)
-        self._uvicorn = uvicorn.Server(config)
+        self._uvicorn = _Uvicorn(config)
         self._serve_task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
         while not self._uvicorn.started:
             if self._serve_task.done():
@@ -143,9 +154,19 @@ class Server:
             await self.dataplane.stop()
         self._access_log.close()
 
+    def _request_exit(self) -> None:
+        if self._uvicorn is not None:
+            if self._uvicorn.should_exit:  # a second Ctrl-C: stop waiting for requests
+                self._uvicorn.force_exit = True
+            self._uvicorn.should_exit = True
+
     async def serve_forever(self, on_started: Callable[[Server], None] | None = None) -> None:
-        """Start, run until uvicorn sees SIGINT/SIGTERM, then stop."""
+        """Start, serve until SIGINT or SIGTERM, then stop gracefully."""
         await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._request_exit)
         if on_started is not None:
             on_started(self)
         try:
