@@ -49,12 +49,13 @@ def cmd_parity(args: argparse.Namespace) -> int:
     if args.json:
         emit(report.to_dict(), True)
     else:
-        label = ("-" if report.label_agreement is None
-                 else f"{report.label_agreement:.2%}")
+        c = report.comparison
+        label = "-" if c.label_agreement is None else f"{c.label_agreement:.2%}"
         print(f"{report.ref} on {report.target}: {report.rows} rows, "
-              f"max abs diff {report.max_abs_diff:.3g} (tolerance {report.tolerance:g}), "
-              f"label agreement {label}: {'PASS' if report.passed else 'FAIL'}")
-        for name, figures in report.outputs.items():
+              f"max abs diff {c.max_abs_diff:.3g}, max diff {c.max_diff:.3g} "
+              f"(tolerance {report.tolerance:g}), label agreement {label}: "
+              f"{'PASS' if report.passed else 'FAIL'}")
+        for name, figures in c.outputs.items():
             print(f"  {name}: " + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()))
     return 0 if report.passed else 1
 

@@ -114,6 +114,7 @@ class EdgeBrowser:
         self.executable = Path(executable) if executable else None
         self._playwright: Any = None
         self._browser: Any = None
+        self._context: Any = None
 
     def start(self) -> EdgeBrowser:
         """Launch Chromium.
@@ -138,15 +139,23 @@ class EdgeBrowser:
         return self
 
     def open(self, url: str, timeout_s: float = 60.0) -> EdgePage:
-        """Open ``url`` in a fresh context; requests are recorded from the first one."""
-        context = self._browser.new_context()
-        page = context.new_page()
+        """Open ``url`` in a new page; its requests are recorded from the first one.
+
+        Pages share one browser context (and its cache), as tabs of one user do.
+        """
+        if self._context is None:
+            self._context = self._browser.new_context()
+        page = self._context.new_page()
         parts = urlsplit(url)
         edge = EdgePage(page, f"{parts.scheme}://{parts.netloc}")
         page.goto(url, wait_until="load", timeout=timeout_s * 1000)
         return edge
 
     def stop(self) -> None:
+        """Close Chromium and Playwright."""
+        if self._context is not None:
+            self._context.close()
+            self._context = None
         if self._browser is not None:
             self._browser.close()
             self._browser = None

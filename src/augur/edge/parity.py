@@ -30,6 +30,26 @@ DEFAULT_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """Edge outputs against the server's.
+
+    Attributes:
+        max_abs_diff: largest ``|edge - server|`` over the float outputs (0.0 if none).
+        max_diff: largest ``|edge - server| / max(1, |server|)``: the absolute
+            difference for values within [-1, 1], the relative one beyond, since a
+            float32 output of 150 cannot be closer than about 1e-5 to anything.
+        label_agreement: fraction of rows whose label (or other non-float output)
+            is identical, or ``None`` when the model has none.
+        outputs: per output: ``{"max_abs_diff", "max_diff"}`` or ``{"agreement"}``.
+    """
+
+    max_abs_diff: float
+    max_diff: float
+    label_agreement: float | None
+    outputs: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
 class ParityReport:
     """How far edge predictions are from the server's on one data set.
 
@@ -37,33 +57,29 @@ class ParityReport:
         ref: the exact version compared (``name:version``).
         target: ``web`` or ``device``.
         rows: how many records.
-        max_abs_diff: largest absolute difference over the float outputs (0.0 if none).
-        label_agreement: fraction of rows whose label (or other non-float output)
-            is identical, or ``None`` when the model has none.
-        outputs: per output: ``{"max_abs_diff": x}`` or ``{"agreement": f}``.
-        tolerance: the float tolerance the check used.
+        comparison: the differences, output by output.
+        tolerance: the largest :attr:`Comparison.max_diff` that passes.
         detail: backend, load and prediction seconds of the edge side.
     """
 
     ref: str
     target: str
     rows: int
-    max_abs_diff: float
-    label_agreement: float | None
-    outputs: dict[str, dict[str, float]]
+    comparison: Comparison
     tolerance: float
     detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
-        labels_ok = self.label_agreement is None or self.label_agreement == 1.0
-        return self.max_abs_diff <= self.tolerance and labels_ok
+        labels = self.comparison.label_agreement
+        return self.comparison.max_diff <= self.tolerance and labels in (None, 1.0)
 
     def to_dict(self) -> dict[str, Any]:
+        c = self.comparison
         return {"ref": self.ref, "target": self.target, "rows": self.rows,
-                "max_abs_diff": self.max_abs_diff, "label_agreement": self.label_agreement,
-                "passed": self.passed, "tolerance": self.tolerance, "outputs": self.outputs,
-                "detail": self.detail}
+                "max_abs_diff": c.max_abs_diff, "max_diff": c.max_diff,
+                "label_agreement": c.label_agreement, "passed": self.passed,
+                "tolerance": self.tolerance, "outputs": c.outputs, "detail": self.detail}
 
 
 def records_of(data: Any) -> list[dict[str, Any]]:
@@ -90,19 +106,26 @@ def records_of(data: Any) -> list[dict[str, Any]]:
     return out
 
 
-def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str, Any],
-                    label_output: str | None) -> tuple[float, float | None,
-                                                       dict[str, dict[str, float]]]:
-    """Compare edge outputs with the reference, output by output.
+def _float_diffs(ref: np.ndarray, got: np.ndarray) -> tuple[float, float]:
+    a, b = ref.astype(np.float64), got.astype(np.float64)
+    diff = np.abs(a - b)
+    diff[np.isnan(a) & np.isnan(b)] = 0.0
+    diff[np.isnan(diff)] = np.inf  # NaN on one side only
+    if not diff.size:
+        return 0.0, 0.0
+    scaled = diff / np.maximum(1.0, np.nan_to_num(np.abs(a), nan=1.0))
+    return float(diff.max()), float(scaled.max())
 
-    Returns:
-        (max absolute difference over float outputs, label agreement, per-output figures).
+
+def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str, Any],
+                    label_output: str | None) -> Comparison:
+    """Compare edge outputs with the reference, output by output.
 
     Raises:
         InvalidInput: an output is missing or has another number of values.
     """
     per: dict[str, dict[str, float]] = {}
-    worst = 0.0
+    worst_abs = worst = 0.0
     agreements: dict[str, float] = {}
     for name, ref in reference.items():
         if name not in candidate:
@@ -113,12 +136,9 @@ def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str,
                                f"the server {ref.size}")
         got = got.reshape(ref.shape)
         if ref.dtype.kind == "f" and name != label_output:
-            a, b = ref.astype(np.float64), got.astype(np.float64)
-            both_nan = np.isnan(a) & np.isnan(b)
-            diff = np.where(both_nan, 0.0, np.abs(a - b))
-            value = float(np.nanmax(np.where(np.isnan(diff), np.inf, diff))) if diff.size else 0.0
-            per[name] = {"max_abs_diff": value}
-            worst = max(worst, value)
+            abs_diff, diff = _float_diffs(ref, got)
+            per[name] = {"max_abs_diff": abs_diff, "max_diff": diff}
+            worst_abs, worst = max(worst_abs, abs_diff), max(worst, diff)
         else:
             rows = ref.reshape(len(ref), -1) if ref.ndim else ref.reshape(1, 1)
             same = (rows == got.reshape(rows.shape)).all(axis=1)
@@ -128,7 +148,8 @@ def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str,
         label: float | None = agreements[label_output]
     else:
         label = min(agreements.values()) if agreements else None
-    return worst, label, per
+    return Comparison(max_abs_diff=worst_abs, max_diff=worst, label_agreement=label,
+                      outputs=per)
 
 
 def web_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]],
@@ -189,7 +210,8 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
         data: records or a DataFrame.
         target: ``web`` (headless Chromium) or ``device`` (``predict.py`` in a subprocess).
         registry: where the version lives (default: ``$AUGUR_HOME``).
-        tolerance: largest float difference that passes.
+        tolerance: largest float difference that passes (absolute for values within
+            [-1, 1], relative beyond; see :class:`Comparison`).
         quantize: check an int8-quantized device bundle (device target only).
 
     Returns:
@@ -212,6 +234,6 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
         candidate, detail = web_outputs(version, rows, reg)
     else:
         candidate, detail = device_outputs(version, rows, reg, quantize=quantize)
-    worst, label, per = compare_outputs(reference, candidate, version.signature.label_output)
-    return ParityReport(ref=version.ref, target=target, rows=len(rows), max_abs_diff=worst,
-                        label_agreement=label, outputs=per, tolerance=tolerance, detail=detail)
+    comparison = compare_outputs(reference, candidate, version.signature.label_output)
+    return ParityReport(ref=version.ref, target=target, rows=len(rows), comparison=comparison,
+                        tolerance=tolerance, detail=detail)

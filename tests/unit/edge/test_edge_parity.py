@@ -11,30 +11,41 @@ import pandas as pd
 import pytest
 
 from augur.edge.assets import render_page
-from augur.edge.parity import ParityReport, compare_outputs, records_of
+from augur.edge.parity import Comparison, ParityReport, compare_outputs, records_of
 from augur.errors import InvalidInput
 
 
 def test_float_diffs_and_label_agreement() -> None:
     ref = {"label": np.array([0, 1, 2, 1]), "probabilities": np.full((4, 3), 0.25, np.float32)}
     got = {"label": [0, 1, 1, 1], "probabilities": (np.full(12, 0.25) + 1e-3).tolist()}
-    worst, labels, per = compare_outputs(ref, got, "label")
-    assert labels == 0.75 and per["label"] == {"agreement": 0.75}
-    assert worst == pytest.approx(1e-3, rel=1e-3)
+    c = compare_outputs(ref, got, "label")
+    assert c.label_agreement == 0.75 and c.outputs["label"] == {"agreement": 0.75}
+    assert c.max_abs_diff == pytest.approx(1e-3, rel=1e-3) and c.max_diff == c.max_abs_diff
+
+
+def test_large_values_are_compared_relatively() -> None:
+    # float32 cannot hold 150 to within 1e-5: one ulp there is about 1.5e-5.
+    ref = {"y": np.array([[150.0], [0.5]], dtype=np.float32)}
+    up = float(np.nextafter(np.float32(150.0), np.float32(200.0)))
+    c = compare_outputs(ref, {"y": [up, 0.5]}, None)
+    assert c.max_abs_diff == pytest.approx(1.5258789e-05)
+    assert c.max_diff == pytest.approx(1.5258789e-05 / 150)
+    c = compare_outputs(ref, {"y": [150.0, 0.5 + 2e-5]}, None)
+    assert c.max_diff == pytest.approx(2e-5, rel=1e-3)
 
 
 def test_nan_is_equal_only_to_nan() -> None:
     ref = {"y": np.array([[1.0], [math.nan]], dtype=np.float32)}
-    worst, labels, _ = compare_outputs(ref, {"y": [1.0, math.nan]}, None)
-    assert worst == 0.0 and labels is None
-    worst, _, _ = compare_outputs(ref, {"y": [math.nan, math.nan]}, None)
-    assert worst == math.inf
+    c = compare_outputs(ref, {"y": [1.0, math.nan]}, None)
+    assert c.max_diff == 0.0 and c.label_agreement is None
+    c = compare_outputs(ref, {"y": [math.nan, math.nan]}, None)
+    assert c.max_diff == math.inf and c.max_abs_diff == math.inf
 
 
 def test_string_labels_compare_exactly() -> None:
     ref = {"label": np.array(["a", "b"], dtype=object)}
-    assert compare_outputs(ref, {"label": ["a", "b"]}, "label")[1] == 1.0
-    assert compare_outputs(ref, {"label": ["a", "B"]}, "label")[1] == 0.5
+    assert compare_outputs(ref, {"label": ["a", "b"]}, "label").label_agreement == 1.0
+    assert compare_outputs(ref, {"label": ["a", "B"]}, "label").label_agreement == 0.5
 
 
 def test_missing_or_misshapen_outputs() -> None:
@@ -47,7 +58,7 @@ def test_missing_or_misshapen_outputs() -> None:
 
 def test_report_passes_only_within_tolerance_and_with_all_labels() -> None:
     def report(diff: float, labels: float | None) -> ParityReport:
-        return ParityReport("m:1", "web", 3, diff, labels, {}, 1e-5)
+        return ParityReport("m:1", "web", 3, Comparison(diff, diff, labels, {}), 1e-5)
 
     assert report(1e-6, 1.0).passed and report(0.0, None).passed
     assert not report(2e-5, 1.0).passed and not report(0.0, 0.99).passed
