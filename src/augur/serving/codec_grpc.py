@@ -61,11 +61,21 @@ def _datatype(name: str, datatype: str) -> str:
     return datatype
 
 
+def _text(name: str, index: int, data: bytes) -> str:
+    # ONNX Runtime takes string tensors as Python str: BYTES elements must be UTF-8.
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"input {name!r}: BYTES element {index} is not UTF-8 text "
+                           f"({exc.reason} at byte {exc.start})") from None
+
+
 def decode_raw_bytes(name: str, raw: bytes, count: int) -> np.ndarray:
-    """Split a raw BYTES tensor (4-byte little-endian length, then the bytes) into elements.
+    """Split a raw BYTES tensor (4-byte little-endian length, then the bytes) into str elements.
 
     Raises:
-        InvalidInput: a length runs past the end, or the element count differs from ``count``.
+        InvalidInput: a length runs past the end, the element count differs from
+            ``count``, or an element is not UTF-8.
     """
     out = np.empty(count, dtype=object)
     view = memoryview(raw)
@@ -81,7 +91,7 @@ def decode_raw_bytes(name: str, raw: bytes, count: int) -> np.ndarray:
         if i >= count:
             raise InvalidInput(f"input {name!r}: raw BYTES data holds more than the {count} "
                                "element(s) its shape declares")
-        out[i] = bytes(view[pos:pos + length])
+        out[i] = _text(name, i, bytes(view[pos:pos + length]))
         pos += length
         i += 1
     if i != count:
@@ -129,7 +139,7 @@ def _from_contents(name: str, datatype: str, shape: list[int],
                            f"shape {shape} needs {count}")
     if datatype == "BYTES":
         arr = np.empty(count, dtype=object)
-        arr[:] = list(values)
+        arr[:] = [_text(name, i, v) for i, v in enumerate(values)]
         return arr.reshape(shape)
     try:
         return np.array(values, dtype=V2_TO_NUMPY[datatype]).reshape(shape)

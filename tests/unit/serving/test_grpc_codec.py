@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -45,6 +45,7 @@ def test_typed_contents_decode_to_the_declared_dtype(datatype: str) -> None:
     assert inp.shape == [2, 3]
 
 
+@settings(max_examples=40, deadline=None)
 @given(hnp.arrays(dtype=st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.int16,
                                          np.float16, np.bool_]),
                   shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=4)))
@@ -64,8 +65,9 @@ def test_raw_round_trip(arr: np.ndarray) -> None:
     np.testing.assert_array_equal(back, arr)
 
 
-@given(st.lists(st.binary(max_size=20), min_size=1, max_size=6))
-def test_raw_bytes_round_trip(items: list[bytes]) -> None:
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(max_size=20), min_size=1, max_size=6))
+def test_raw_bytes_round_trip(items: list[str]) -> None:
     arr = np.empty(len(items), dtype=object)
     arr[:] = items
     raw = codec_grpc.encode_raw_bytes(arr)
@@ -78,7 +80,7 @@ def test_raw_bytes_tensor_decodes_and_strings_encode_as_utf8() -> None:
     tensor = pb.ModelInferRequest.InferInputTensor(name="sex", datatype="BYTES", shape=[3, 1])
     req = codec_grpc.decode_request(_request(tensor, raw=[raw]))
     assert req.inputs[0].data.shape == (3, 1)
-    assert req.inputs[0].data[2, 0] == "é".encode()
+    assert req.inputs[0].data[2, 0] == "é"
     out = np.array([["a"], ["é"]], dtype=object)
     resp = codec_grpc.encode_response(
         InferenceResponse("m", "1", [ResponseOutput("y", "BYTES", [2, 1], out)]), raw=True)
@@ -146,6 +148,12 @@ BAD_REQUESTS = {
         raw=[b"\x01\x00\x00\x00a\x01\x00\x00\x00b"]), "more than the 1"),
     "bytes too few": (_request(pb.ModelInferRequest.InferInputTensor(
         name="s", datatype="BYTES", shape=[2]), raw=[b"\x01\x00\x00\x00a"]), "holds 1"),
+    "bytes not utf-8": (_request(pb.ModelInferRequest.InferInputTensor(
+        name="s", datatype="BYTES", shape=[1]), raw=[b"\x02\x00\x00\x00\xff\xfe"]),
+        "element 0 is not UTF-8"),
+    "typed bytes not utf-8": (_request(pb.ModelInferRequest.InferInputTensor(
+        name="s", datatype="BYTES", shape=[1],
+        contents=pb.InferTensorContents(bytes_contents=[b"\xc3"]))), "element 0 is not UTF-8"),
     "int8 overflow": (_request(pb.ModelInferRequest.InferInputTensor(
         name="x", datatype="INT8", shape=[1],
         contents=pb.InferTensorContents(int_contents=[300]))), "does not fit INT8"),
