@@ -145,6 +145,10 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             if not request.model_name:
                 raise errors.InvalidInput("model_name is empty")
             infer_request = codec_grpc.decode_request(request)
+            remaining = context.time_remaining()
+            if remaining is not None and "timeout" not in infer_request.parameters:
+                # The caller's deadline bounds the queue wait (microseconds, as Triton's).
+                infer_request.parameters["timeout"] = max(1, int(remaining * 1e6))
             response = await self._dataplane.infer(request.model_name,
                                                    request.model_version or None, infer_request)
             return codec_grpc.encode_response(response, raw=bool(request.raw_input_contents))
