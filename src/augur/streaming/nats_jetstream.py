@@ -123,7 +123,7 @@ class NatsSubscription:
         """Fetch up to ``max_messages``, waiting at most ``timeout`` seconds."""
         try:
             msgs = await self._sub.fetch(batch=max_messages, timeout=max(timeout, 0.001))
-        except NatsTimeout:
+        except (NatsTimeout, asyncio.TimeoutError):
             return []
         except (NatsError, OSError) as exc:
             raise ServiceUnavailable(f"NATS at {self._url}: {exc}") from exc

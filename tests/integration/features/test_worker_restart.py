@@ -1,0 +1,162 @@
+"""Kill a streaming feature worker mid-stream, restart it: no event lost, none counted twice.
+
+The worker runs as a real subprocess (``augur features worker``) over real Redis
+Streams and NATS JetStream. It is SIGKILLed once it has checkpointed part of the
+stream, more events are published while it is dead, and a fresh worker finishes.
+The online values and the engine's counters must equal those of one uninterrupted
+in-process run over the same events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import redis
+
+from augur.features import OnlineStore, RedisOnlineStore, SQLiteOnlineStore, StreamingEngine
+from augur.features.repo import load_definitions
+from collections.abc import Callable
+
+from augur.streaming import NatsTransport, RedisStreamTransport, Transport
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DEFINITIONS = '''
+from datetime import timedelta
+from augur.features import Aggregation, Entity, EventSource, FeatureView, Window
+
+orders = EventSource("orders", {"amount": "float", "courier": "string"},
+                     allowed_lateness=timedelta(seconds=5))
+shop_orders = FeatureView("shop_orders", Entity("shop", "shop_id"), orders, (
+    Aggregation("n_total", "count", Window.lifetime()),
+    Aggregation("amount_total", "sum", Window.lifetime(), column="amount"),
+    Aggregation("n_10m", "count", Window.sliding(timedelta(minutes=10))),
+    Aggregation("amount_mean_10m", "mean", Window.sliding(timedelta(minutes=10)), column="amount"),
+    Aggregation("couriers_1m", "distinct_count", Window.tumbling(timedelta(minutes=1)),
+                column="courier"),
+    Aggregation("last_amount", "last", Window.lifetime(), column="amount"),
+))
+'''
+
+
+def _events(n: int, seed: int, start_ms: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    t = start_ms
+    for i in range(n):
+        if out and rng.random() < 0.05:
+            out.append(dict(rng.choice(out)))  # redelivery by the producer
+            continue
+        t += rng.randint(0, 400)
+        late = rng.choice([0, 0, 0, 2000, 9000])  # 9 s is beyond the 5 s allowed lateness
+        out.append({"shop_id": f"s{rng.randint(0, 19)}", "event_time": t - late,
+                    "event_id": f"{seed}-{i}", "amount": round(rng.uniform(1, 90), 2),
+                    "courier": f"c{rng.randint(0, 6)}"})
+    return out
+
+
+def _worker(defs: Path, transport_url: str, stream: str, store_url: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-c", "from augur.cli import main; raise SystemExit(main())",
+           "features", "worker", "-d", str(defs), "--view", "shop_orders",
+           "--transport", transport_url, "--stream", stream, "--store", store_url,
+           "--checkpoint-interval", "0", "--batch-size", "25", "--idle-exit", "1.5"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def _publish(make: Callable[[], Transport], events: list[dict[str, Any]]) -> None:
+    async def go() -> None:
+        transport = make()
+        try:
+            await transport.publish(events)
+        finally:
+            await transport.close()
+
+    asyncio.run(go())
+
+
+def _run_kill_restart(tmp_path: Path, make: Callable[[], Transport], transport_url: str,
+                      stream: str, store: OnlineStore, store_url: str) -> None:
+    defs = tmp_path / "defs.py"
+    defs.write_text(DEFINITIONS)
+    view = load_definitions(defs).stream_view("shop_orders")
+    first, second = _events(6000, 1, 1_700_000_000_000), _events(1500, 2, 1_700_002_500_000)
+    _publish(make, first)
+
+    proc = _worker(defs, transport_url, stream, store_url)
+    deadline = time.monotonic() + 60
+    cp = None
+    while time.monotonic() < deadline:
+        cp = store.load_checkpoint("shop_orders")
+        if cp is not None and orjson.loads(cp.state)["stats"]["accepted"] > 500:
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert cp is not None, proc.stderr.read().decode() if proc.stderr else ""
+    killed_at = orjson.loads(store.load_checkpoint("shop_orders").state)["stats"]  # type: ignore[union-attr]
+    total_first = 6000
+    assert killed_at["accepted"] + killed_at["duplicates"] + killed_at["late"] < total_first, \
+        "the worker finished before it was killed: nothing was tested"
+
+    _publish(make, second)
+    proc = _worker(defs, transport_url, stream, store_url)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err.decode()
+
+    reference = StreamingEngine(view)
+    reference.process(first + second)
+    final = store.load_checkpoint("shop_orders")
+    assert final is not None
+    stats = orjson.loads(final.state)["stats"]
+    assert stats == {"accepted": reference.stats.accepted, "duplicates": reference.stats.duplicates,
+                     "late": reference.stats.late, "invalid": 0}
+    keys = sorted({e["shop_id"] for e in first + second})
+    rows = store.read("shop_orders", keys)
+    m = reference.max_time
+    assert m is not None
+    for key, row in zip(keys, rows, strict=True):
+        assert row is not None, key
+        assert row.event_time <= m  # rewritten only when its values changed
+        assert row.values == reference.value_at(key, m), key
+
+
+def test_redis_streams_worker_killed_and_restarted(tmp_path: Path, redis_url: str) -> None:
+    name = f"augur-test-{uuid.uuid4().hex[:10]}"
+    store = RedisOnlineStore(redis.Redis.from_url(redis_url), namespace=name)
+    try:
+        _run_kill_restart(tmp_path, lambda: RedisStreamTransport(redis_url, name), redis_url,
+                          name, store, f"{redis_url}?namespace={name}")
+    finally:
+        redis.Redis.from_url(redis_url).delete(name)
+        store.drop_namespace()
+        store.close()
+
+
+def test_nats_jetstream_worker_killed_and_restarted(tmp_path: Path, nats_url: str) -> None:
+    name = f"augur-test-{uuid.uuid4().hex[:10]}"
+    db = tmp_path / "online.db"
+    store = SQLiteOnlineStore(db)
+
+    async def cleanup() -> None:
+        t = NatsTransport(nats_url, name)
+        await t.delete()
+        await t.close()
+
+    try:
+        _run_kill_restart(tmp_path, lambda: NatsTransport(nats_url, name), nats_url, name, store,
+                          f"sqlite://{db}")
+    finally:
+        asyncio.run(cleanup())
+        store.close()
