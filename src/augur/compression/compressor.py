@@ -46,14 +46,26 @@ def _validation(validation: Any, calibration: Any, target: Any) -> Dataset:
                             "(--validation FILE)")
 
 
-def _finish(reg: Registry, parent: ModelVersion, child: bytes, signature: Signature,
-            method: str, params: dict[str, Any], validation: Dataset,
-            max_quality_drop: float | None, name: str | None,
-            framework: str) -> CompressionResult:
+@dataclass(frozen=True)
+class _Job:
+    """What every entry point hands to :func:`_finish`."""
+
+    registry: Registry
+    parent: ModelVersion
+    validation: Dataset
+    max_quality_drop: float | None
+    name: str | None
+    measure_s: float
+
+
+def _finish(job: _Job, child: bytes, signature: Signature, method: str,
+            params: dict[str, Any], framework: str) -> CompressionResult:
+    reg, parent, validation = job.registry, job.parent, job.validation
+    max_quality_drop, name = job.max_quality_drop, job.name
     parent_data = reg.read_artifact(parent)
     feeds = validation.feeds(parent.signature)
     report = build_report(method, params, parent.ref, parent_data, child, signature, feeds,
-                          validation.target)
+                          validation.target, budget_s=job.measure_s)
     if max_quality_drop is not None and report.quality_drop > max_quality_drop:
         raise QualityGateFailed(
             f"{method} of {parent.ref} loses too much quality: {report.quality['metric']} drop "
@@ -87,7 +99,7 @@ def compress(ref: str | ModelVersion, method: str, *, registry: Registry | None 
              calibration: Any = None, validation: Any = None, target: Any = None,
              max_quality_drop: float | None = None, name: str | None = None,
              rank: int | None = None, energy: float = 0.95, per_channel: bool | None = None,
-             student: str = "mlp") -> CompressionResult:
+             student: str = "mlp", measure_s: float = 2.0) -> CompressionResult:
     """Compress a registered version from its artifact alone and register the result.
 
     Args:
@@ -106,6 +118,7 @@ def compress(ref: str | ModelVersion, method: str, *, registry: Registry | None 
         name: register under another model name (default: the parent's).
         rank, energy: low-rank choices; per_channel: quantization choice;
         student: ``mlp`` or ``gbm`` for distillation.
+        measure_s: rough seconds per speed measurement in the report.
 
     Raises:
         CompressionFailed: the method does not apply, or data is missing.
@@ -124,7 +137,7 @@ def compress(ref: str | ModelVersion, method: str, *, registry: Registry | None 
     if method == "distill":
         return distill(parent, calibration if calibration is not None else val,
                        registry=reg, validation=val, max_quality_drop=max_quality_drop,
-                       name=name, student=student)
+                       name=name, student=student, measure_s=measure_s)
     split = SplitModel.of(reg.read_artifact(parent), parent.signature)
     params: dict[str, Any]
     if method == "quantize-dynamic":
@@ -143,8 +156,8 @@ def compress(ref: str | ModelVersion, method: str, *, registry: Registry | None 
     else:
         core, params = lowrank.factorize_onnx(split.core, rank=rank, energy=energy)
     child = split.join(core)
-    return _finish(reg, parent, child, parent.signature, method, params, val,
-                   max_quality_drop, name, parent.framework)
+    job = _Job(reg, parent, val, max_quality_drop, name, measure_s)
+    return _finish(job, child, parent.signature, method, params, parent.framework)
 
 
 def _export_native(module: Any, sample: Any, parent: ModelVersion) -> tuple[bytes, Signature]:
@@ -167,11 +180,12 @@ def _export_native(module: Any, sample: Any, parent: ModelVersion) -> tuple[byte
 def prune(module: Any, parent: str | ModelVersion, *, sample: Any, amount: float = 0.5,
           structured: bool = True, registry: Registry | None = None, validation: Any = None,
           target: Any = None, max_quality_drop: float | None = None,
-          name: str | None = None) -> CompressionResult:
+          name: str | None = None, measure_s: float = 2.0) -> CompressionResult:
     """Magnitude-prune the PyTorch ``module`` behind ``parent``, export and register it.
 
     Args:
-        module: the native ``nn.Module`` the parent version was exported from.
+        module: the native ``nn.Module`` the parent version was exported from
+            (prune/low-rank are exported with the parent's task, columns and classes).
         parent: the registered version it belongs to.
         sample: inputs to trace the export with (as for :func:`augur.export`).
         amount: share of hidden units (structured) or weights (unstructured) removed.
@@ -188,13 +202,14 @@ def prune(module: Any, parent: str | ModelVersion, *, sample: Any, amount: float
                       else prune_mod.prune_unstructured(module, amount))
     data, sig = _export_native(pruned, sample, pv)
     val = _validation(validation, _as_rows(sample), target)
-    return _finish(reg, pv, data, sig, "prune", params, val, max_quality_drop, name, "pytorch")
+    job = _Job(reg, pv, val, max_quality_drop, name, measure_s)
+    return _finish(job, data, sig, "prune", params, "pytorch")
 
 
 def low_rank(module: Any, parent: str | ModelVersion, *, sample: Any, rank: int | None = None,
              energy: float = 0.95, registry: Registry | None = None, validation: Any = None,
              target: Any = None, max_quality_drop: float | None = None,
-             name: str | None = None) -> CompressionResult:
+             name: str | None = None, measure_s: float = 2.0) -> CompressionResult:
     """Factorize the ``nn.Linear`` layers of ``module`` (behind ``parent``) and register it.
 
     Raises:
@@ -205,8 +220,8 @@ def low_rank(module: Any, parent: str | ModelVersion, *, sample: Any, rank: int 
     factored, params = lowrank.factorize_torch(module, rank=rank, energy=energy)
     data, sig = _export_native(factored, sample, pv)
     val = _validation(validation, _as_rows(sample), target)
-    return _finish(reg, pv, data, sig, "low-rank", params, val, max_quality_drop, name,
-                   "pytorch")
+    job = _Job(reg, pv, val, max_quality_drop, name, measure_s)
+    return _finish(job, data, sig, "low-rank", params, "pytorch")
 
 
 def _as_rows(sample: Any) -> Any:
@@ -216,7 +231,7 @@ def _as_rows(sample: Any) -> Any:
 def distill(parent: str | ModelVersion, unlabeled: Any, *, registry: Registry | None = None,
             student: str = "mlp", hidden: int = 32, validation: Any = None,
             target: Any = None, max_quality_drop: float | None = None,
-            name: str | None = None) -> CompressionResult:
+            name: str | None = None, measure_s: float = 2.0) -> CompressionResult:
     """Train a small student on the parent's outputs over ``unlabeled`` rows and register it.
 
     Raises:
@@ -267,7 +282,8 @@ def distill(parent: str | ModelVersion, unlabeled: Any, *, registry: Registry | 
         data = distill_mod.rename_io(data, [s.name for s in pv.signature.inputs],
                                      [o.name for o in pv.signature.outputs])
         sig = pv.signature
-    return _finish(reg, pv, data, sig, "distill", params, val, max_quality_drop, name,
+    job = _Job(reg, pv, val, max_quality_drop, name, measure_s)
+    return _finish(job, data, sig, "distill", params,
                    "sklearn" if pv.signature.columns else "pytorch")
 
 

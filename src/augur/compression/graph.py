@@ -65,18 +65,6 @@ class SplitModel:
 
         return text_model(_copy(self.prefix), core)
 
-    def core_feeds(self, feeds: dict[str, np.ndarray], batch: int = 16) -> dict[str, np.ndarray]:
-        """Run the prefix over raw feeds, giving the core's inputs (identity without a prefix).
-
-        Rows are processed ``batch`` at a time and padded to a common length
-        only within each batch, so the result is a list-friendly dict of arrays
-        per batch; use :meth:`core_batches` to keep the batch structure.
-        """
-        batches = self.core_batches(feeds, batch)
-        if len(batches) == 1:
-            return batches[0]
-        raise CompressionFailed("core_feeds covers one batch; use core_batches for more rows")
-
     def core_batches(self, feeds: dict[str, np.ndarray],
                      batch: int = 16) -> list[dict[str, np.ndarray]]:
         """The core's inputs for ``feeds``, ``batch`` rows at a time."""

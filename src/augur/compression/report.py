@@ -134,7 +134,7 @@ def measure_pair(models: list[tuple[bytes, Signature]], feeds: dict[str, np.ndar
         model.run(batch)
     runs = 0
     deadline = time.perf_counter() + budget_s * len(loaded)
-    while runs < 3 or (time.perf_counter() < deadline and runs < 50):
+    while runs < 2 or (time.perf_counter() < deadline and runs < 50):
         for i, model in enumerate(loaded):
             spent[i] += _timed(model, batch)
         runs += 1
