@@ -9,7 +9,6 @@ are each a 4-byte little-endian length and the bytes.
 from __future__ import annotations
 
 import struct
-from math import prod
 from typing import Any
 
 import numpy as np
@@ -68,39 +67,50 @@ def decode_request(body: bytes, header_length: int | None = None) -> InferenceRe
 
 
 def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[RequestInput, int]:
-    if not isinstance(item, dict):
+    # Hot path: exact type checks and one pass over the shape.
+    if type(item) is not dict:
         raise InvalidInput(f"input {i} must be an object with name, datatype, shape and data")
     name = item.get("name")
     datatype = item.get("datatype")
     shape = item.get("shape")
-    if not isinstance(name, str) or not name:
+    if type(name) is not str or not name:
         raise InvalidInput(f'input {i} has no "name"')
     if datatype not in V2_TO_NUMPY:
         raise InvalidInput(f"input {name!r}: unknown datatype {datatype!r}; expected one of "
                            f"{', '.join(V2_TO_NUMPY)}")
-    if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+    if type(shape) is not list:
         raise InvalidInput(f'input {name!r}: "shape" must be a list of non-negative integers, '
                            f"got {shape!r}")
-    params = item.get("parameters") or {}
-    if not isinstance(params, dict):
-        raise InvalidInput(f'input {name!r}: "parameters" must be an object')
-    count = prod(shape)
-    size = params.get("binary_data_size")
+    count = 1
+    for dim in shape:
+        if type(dim) is not int or dim < 0:
+            raise InvalidInput(f'input {name!r}: "shape" must be a list of non-negative '
+                               f"integers, got {shape!r}")
+        count *= dim
+    params = item.get("parameters")
+    if params:
+        if type(params) is not dict:
+            raise InvalidInput(f'input {name!r}: "parameters" must be an object')
+        size = params.get("binary_data_size")
+    else:
+        params, size = {}, None
     if size is not None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        if type(size) is not int or size < 0:
             raise InvalidInput(f"input {name!r}: binary_data_size must be a byte count")
         if offset + size > len(binary):
             raise InvalidInput(f"input {name!r}: binary_data_size {size} runs past the end of "
                                f"the body ({len(binary) - offset} bytes left)")
-        chunk = binary[offset:offset + size]
-        arr = _from_binary(name, datatype, chunk, count)
+        arr = _from_binary(name, datatype, binary[offset:offset + size], count)
         offset += size
     else:
-        if "data" not in item:
+        data = item.get("data", _MISSING)
+        if data is _MISSING:
             raise InvalidInput(f'input {name!r} has neither "data" nor binary_data_size')
-        arr = _from_json(name, datatype, item["data"], count)
+        arr = _from_json(name, datatype, data, count)
     return RequestInput(name, datatype, shape, arr.reshape(shape), params), offset
+
+
+_MISSING = object()
 
 
 def _from_json(name: str, datatype: str, data: Any, count: int) -> np.ndarray:
@@ -110,7 +120,7 @@ def _from_json(name: str, datatype: str, data: Any, count: int) -> np.ndarray:
             if not all(isinstance(v, str | bytes) for v in arr):
                 raise InvalidInput(f"input {name!r}: BYTES data must be strings")
         else:
-            arr = np.array(data, dtype=V2_TO_NUMPY[datatype]).reshape(-1)
+            arr = np.array(data, dtype=V2_TO_NUMPY[datatype])
     except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidInput(f"input {name!r}: data is not {datatype}: {exc}") from None
     if arr.size != count:

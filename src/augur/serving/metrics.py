@@ -2,11 +2,15 @@
 
 The hot path never looks up labels: each loaded version gets a
 :class:`VersionMetrics` holding its label children, made once at load time.
+The per-request families are plain counters updated from the event loop (no
+locks: prometheus_client's histogram costs more than a small model's run);
+they are exported through a collector in the same registry as the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CollectorRegistry,
@@ -16,10 +20,88 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                    0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+class CounterChild:
+    """One labelled counter."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+
+class HistogramChild:
+    """One labelled histogram (bucket counts are not cumulative until exported)."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+
+class HotCounter:
+    """A counter family for the request path."""
+
+    def __init__(self, name: str, doc: str, labels: tuple[str, ...]) -> None:
+        self.name, self.doc, self.labelnames = name, doc, labels
+        self.children: dict[tuple[str, ...], CounterChild] = {}
+
+    def labels(self, *values: str) -> CounterChild:
+        return self.children.setdefault(values, CounterChild())
+
+    def collect(self) -> Metric:
+        family = CounterMetricFamily(self.name, self.doc, labels=self.labelnames)
+        for values, child in list(self.children.items()):
+            family.add_metric(list(values), child.value)
+        return family
+
+
+class HotHistogram:
+    """A histogram family for the request path."""
+
+    def __init__(self, name: str, doc: str, labels: tuple[str, ...],
+                 buckets: tuple[float, ...]) -> None:
+        self.name, self.doc, self.labelnames, self.buckets = name, doc, labels, buckets
+        self.children: dict[tuple[str, ...], HistogramChild] = {}
+
+    def labels(self, *values: str) -> HistogramChild:
+        return self.children.setdefault(values, HistogramChild(self.buckets))
+
+    def collect(self) -> Metric:
+        family = HistogramMetricFamily(self.name, self.doc, labels=self.labelnames)
+        for values, child in list(self.children.items()):
+            total = 0
+            buckets = []
+            for bound, count in zip((*self.buckets, float("inf")), child.counts, strict=True):
+                total += count
+                buckets.append(("+Inf" if bound == float("inf") else repr(float(bound)), total))
+            family.add_metric(list(values), buckets, child.sum)
+        return family
+
+
+class _HotCollector(Collector):
+    def __init__(self, families: list[HotCounter | HotHistogram]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.families:
+            yield family.collect()
 
 
 class VersionMetrics:
@@ -45,16 +127,18 @@ class ServerMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         labels = ("model", "version")
-        self.requests = Counter("augur_requests", "Inference requests answered",
-                                labels, registry=self.registry)
+        self.requests = HotCounter("augur_requests", "Inference requests answered", labels)
         self.errors = Counter("augur_request_errors", "Inference requests that failed",
                               (*labels, "reason"), registry=self.registry)
-        self.latency = Histogram("augur_request_seconds", "Inference latency in the server",
-                                 labels, buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.queue_time = Histogram("augur_queue_seconds", "Time requests waited for the model",
-                                    labels, buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.batch_size = Histogram("augur_batch_rows", "Rows per model run",
-                                    labels, buckets=BATCH_BUCKETS, registry=self.registry)
+        self.latency = HotHistogram("augur_request_seconds", "Inference latency in the server",
+                                    labels, LATENCY_BUCKETS)
+        self.queue_time = HotHistogram("augur_queue_seconds",
+                                       "Time requests waited for the model", labels,
+                                       LATENCY_BUCKETS)
+        self.batch_size = HotHistogram("augur_batch_rows", "Rows per model run", labels,
+                                       tuple(float(b) for b in BATCH_BUCKETS))
+        self.registry.register(_HotCollector([self.requests, self.latency, self.queue_time,
+                                              self.batch_size]))
         self.load_time = Histogram("augur_model_load_seconds", "Time to load and warm a version",
                                    labels, buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
                                    registry=self.registry)

@@ -20,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from augur.errors import ConfigError
 from augur.registry import Registry
 from augur.serving.accesslog import AccessLog
 from augur.serving.admin import build_admin_app
@@ -61,7 +62,11 @@ def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     sock.listen(2048)
     sock.setblocking(False)
     return sock
@@ -118,7 +123,7 @@ class Server:
         config = uvicorn.Config(build_app(self.dataplane, settings, self._access_log),
                                 http="httptools", ws="none", lifespan="off", access_log=False,
                                 log_level="warning", server_header=False, date_header=False,
-                                backlog=2048, timeout_keep_alive=30)
+                                backlog=2048, timeout_keep_alive=30, proxy_headers=False)
         self._uvicorn = _Uvicorn(config)
         self._serve_task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
         while not self._uvicorn.started:

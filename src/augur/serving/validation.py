@@ -8,6 +8,7 @@ and names the field when it cannot.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -59,9 +60,12 @@ class FeedValidator:
                         break
             if not ok:
                 arr = check_tensor(self._specs[name], arr, allow_nan=self._nan_ok[name])
-            elif check_nan and arr.size and np.isnan(arr).any():
-                row = int(np.argwhere(np.isnan(arr))[0][0])
-                raise InvalidInput(f"input {name!r}: NaN at row {row} is not allowed")
+            elif check_nan and arr.size:
+                flat = arr.reshape(-1)
+                # a sum of squares is NaN exactly when some value is (overflow gives inf)
+                if math.isnan(flat.dot(flat)):
+                    row = int(np.argwhere(np.isnan(arr))[0][0])
+                    raise InvalidInput(f"input {name!r}: NaN at row {row} is not allowed")
             if arr.ndim:
                 if rows >= 0 and arr.shape[0] != rows:
                     raise InvalidInput(f"inputs have different numbers of rows: input {name!r} "
