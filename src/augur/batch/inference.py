@@ -50,9 +50,10 @@ def encode_outputs(outputs: dict[str, np.ndarray]) -> list[str]:
         fmt = "{" + ",".join(
             orjson.dumps(name).decode().replace("%", "%%") + (":[%s]" if arr.ndim == 2 else ":%s")
             for name, arr in outputs.items()) + "}"
+        # map() over a C method: no Python bytecode per row, so the GIL is held briefly.
         if len(columns) == 1:
-            return [fmt % v for v in columns[0] or ()]
-        return [fmt % vals for vals in zip(*columns, strict=True)]  # type: ignore[arg-type]
+            return list(map(fmt.__mod__, columns[0] or ()))
+        return list(map(fmt.__mod__, zip(*columns, strict=True)))  # type: ignore[arg-type]
     lists = [arr.tolist() for arr in outputs.values()]
     dumps = orjson.dumps
     return [dumps(dict(zip(names, vals, strict=True))).decode()
@@ -65,8 +66,7 @@ def _keys_of(series: Any) -> tuple[list[str], np.ndarray]:
     values = series.to_numpy()
     if values.dtype.kind == "f" and not missing.any() and (values == np.round(values)).all():
         values = values.astype(np.int64)  # 3.0 -> "3": a float column of whole numbers
-    keys = [str(v) for v in values.tolist()] if values.dtype.kind != "O" else \
-        [v if isinstance(v, str) else str(v) for v in values.tolist()]
+    keys: list[str] = list(map(str, values.tolist()))
     return keys, missing
 
 

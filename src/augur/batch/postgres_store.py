@@ -31,8 +31,16 @@ def _copy_field(text: str) -> str:
 
 def copy_text(keys: list[str], outputs: list[str]) -> bytes:
     """Two columns in COPY text format (keys may hold any character)."""
-    return "".join(f"{_copy_field(k)}\t{_copy_field(o)}\n"
-                   for k, o in zip(keys, outputs, strict=True)).encode()
+    key_text = "\n".join(keys)
+    out_text = "\n".join(outputs)
+    special = "\\" in key_text or "\t" in key_text or "\r" in key_text or \
+        key_text.count("\n") != max(0, len(keys) - 1) or "\\" in out_text or "\t" in out_text \
+        or "\r" in out_text or out_text.count("\n") != max(0, len(outputs) - 1)
+    if special:
+        keys, outputs = list(map(_copy_field, keys)), list(map(_copy_field, outputs))
+    if not keys:
+        return b""
+    return ("\n".join(map("\t".join, zip(keys, outputs, strict=True))) + "\n").encode()
 
 
 class PostgresStore:

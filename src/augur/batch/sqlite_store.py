@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +100,9 @@ class SqliteStore:
                         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, model) DO UPDATE SET"
                         " version = excluded.version, outputs = excluded.outputs,"
                         " run_id = excluded.run_id, created_at = excluded.created_at",
-                        ((k, model, version, o, run_id, now)
-                         for k, o in zip(chunk.keys, chunk.outputs, strict=True)))
+                        # C iterators only: no Python bytecode per row while binding.
+                        zip(chunk.keys, repeat(model), repeat(version), chunk.outputs,
+                            repeat(run_id), repeat(now)))
                     conn.executemany(
                         f"INSERT OR REPLACE INTO {t}_errors (run_id, row, model, key, reason,"
                         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
