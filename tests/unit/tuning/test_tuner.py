@@ -1,0 +1,97 @@
+"""The autotuner: real measurements, the per-hardware cache, and the runtime picking it up."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pytest
+
+from augur.errors import ConfigError
+from augur.registry import ModelVersion, Registry, TuningCache
+from augur.runtime import RuntimeOptions, hardware_fingerprint, load, runtime_version
+from augur.tuning import fusion_report, synthetic_feeds, tune
+
+
+@pytest.fixture
+def iris(registry: Registry) -> ModelVersion:
+    from augur.convert import export
+    from augur.examples import iris_forest
+
+    ex = iris_forest(n_estimators=20)
+    return export(ex.model, "iris", sample=ex.X, registry=registry)
+
+
+def test_tune_measures_then_hits_the_cache(registry: Registry, iris: ModelVersion) -> None:
+    first = tune(iris.ref, registry=registry, budget_s=3.0)
+    assert not first.cached
+    rep = first.report
+    stages = [t["stage"] for t in rep["trials"]]
+    assert stages[0] == "defaults"
+    assert {"graph_optimization_level", "intra_op_threads"} <= set(stages)
+    p50s = [t["p50_ms"] for t in rep["trials"]]
+    assert all(p > 0 for p in p50s) and len(set(p50s)) > 1  # measured, not made up
+    assert all(t["p99_ms"] >= t["p50_ms"] for t in rep["trials"])
+    assert rep["default_p50_ms"] > 0 and rep["speedup"] >= 1.0
+    assert [b["batch_size"] for b in rep["batching"]] == [1, 4, 16, 64]
+    assert first.options.batch_size in (1, 4, 16, 64)
+    assert rep["hardware"]["fingerprint"] == hardware_fingerprint()
+    entry = TuningCache(registry.db).get(iris.artifact, hardware_fingerprint(),
+                                         runtime_version())
+    assert entry is not None and entry["options"] == first.options.to_dict()
+
+    second = tune(iris.ref, registry=registry, budget_s=3.0)
+    assert second.cached and second.options == first.options
+    # The runtime loads the tuned options by itself.
+    assert load(iris.ref, registry=registry).options == first.options
+    again = tune(iris.ref, registry=registry, budget_s=2.0, force=True)
+    assert not again.cached
+
+
+def test_other_hardware_falls_back_to_defaults_with_a_log_line(
+        registry: Registry, iris: ModelVersion, caplog: pytest.LogCaptureFixture) -> None:
+    TuningCache(registry.db).put(iris.artifact, "another-machine", runtime_version(),
+                                 RuntimeOptions(intra_op_threads=7).to_dict())
+    with caplog.at_level(logging.INFO, logger="augur.runtime"):
+        model = load(iris.ref, registry=registry)
+    assert model.options == RuntimeOptions()
+    assert "other hardware" in caplog.text
+
+
+def test_budget_too_small(registry: Registry, iris: ModelVersion) -> None:
+    with pytest.raises(ConfigError, match="at least 2 s"):
+        tune(iris.ref, registry=registry, budget_s=0.5)
+
+
+def test_fusion_report_counts_nodes_of_the_optimized_graph() -> None:
+    torch = pytest.importorskip("torch")
+    from augur.convert import convert
+
+    net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    data = convert(net, torch.zeros(4, 8)).onnx
+    rep = fusion_report(data)
+    assert rep["original"]["nodes"] == 3
+    assert rep["original"]["ops"] == {"Gemm": 2, "Relu": 1}
+    extended = rep["levels"]["extended"]
+    # Gemm + Relu become one FusedGemm node.
+    assert extended["added"].get("FusedGemm") == 1 and extended["removed"]["Relu"] == 1
+    assert extended["nodes"] == 2
+
+
+def test_synthetic_feeds_follow_the_signature(examples_registry: Registry) -> None:
+    diabetes = examples_registry.resolve("diabetes")
+    feeds = synthetic_feeds(diabetes.signature, rows=5)
+    out = load(diabetes, registry=examples_registry).run(feeds)
+    assert next(iter(out.values())).shape[0] == 5
+    text_sig: Any = _text_signature()
+    tfeeds = synthetic_feeds(text_sig, rows=3)
+    assert tfeeds["text"].shape == (3,) and isinstance(tfeeds["text"][0], str)
+    assert np.all([len(t.split()) >= 4 for t in tfeeds["text"]])
+
+
+def _text_signature() -> Any:
+    from augur.signature import Signature, TensorSpec
+
+    return Signature(inputs=(TensorSpec("text", "BYTES", (-1,)),),
+                     outputs=(TensorSpec("embeddings", "FP32", (-1, 4)),))
