@@ -101,7 +101,7 @@ class ServerSettings:
         access_log: ``stderr``, ``off`` or a file path; one JSON line per request.
         preload: references loaded at start-up (readiness waits for them).
         warmup: run one request through a version before it takes traffic.
-        workers_threads: threads for model loads and ``thread`` executors.
+        worker_threads: threads for model loads and ``thread`` executors.
     """
 
     host: str = "127.0.0.1"
