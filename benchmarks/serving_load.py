@@ -1,0 +1,107 @@
+"""Closed-loop load generation for the serving benchmarks, with h2load.
+
+h2load (Debian ``nghttp2-client``) is written in C on an event loop and drives
+both HTTP/1.1 keep-alive connections and HTTP/2 streams, so one tool loads the
+REST endpoints and the gRPC endpoint alike (a gRPC call is an HTTP/2 POST with a
+length-prefixed protobuf body). Each of ``concurrency`` connections keeps
+exactly one request in flight: a closed loop. Latencies come from h2load's
+per-request log, so p50/p99 are exact, not read off a coarse histogram.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one closed-loop run measured."""
+
+    requests: int
+    failed: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def h2load_path() -> str | None:
+    """Where h2load is, if installed (``benchmarks/setup_peers.sh`` installs it)."""
+    return shutil.which("h2load")
+
+
+def grpc_frame(message: bytes) -> bytes:
+    """Frame one protobuf message as a gRPC body: uncompressed flag, big-endian length."""
+    return b"\x00" + len(message).to_bytes(4, "big") + message
+
+
+def run_load(url: str, body: bytes, *, concurrency: int, duration: float, warmup: float = 1.0,
+             headers: dict[str, str] | None = None, http2: bool = False,
+             cpu: int | None = 1) -> LoadResult:
+    """Drive ``url`` with POSTs of ``body`` from ``concurrency`` connections for ``duration`` s.
+
+    Args:
+        url: ``http://127.0.0.1:PORT/path`` (loopback only).
+        body: the request body sent on every request.
+        concurrency: connections, each with one request in flight.
+        duration: measured seconds, after ``warmup`` seconds not measured.
+        headers: extra request headers.
+        http2: HTTP/2 (for gRPC) instead of HTTP/1.1 keep-alive.
+        cpu: the core to pin the generator to (``None``: no pinning).
+
+    Returns:
+        Completed requests in the measured window, failures, p50 and p99 latency.
+    """
+    h2load = h2load_path()
+    if h2load is None:
+        raise RuntimeError("h2load is not installed; run benchmarks/setup_peers.sh")
+    if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise ValueError(f"the benchmark only talks to loopback addresses, not {url}")
+    with tempfile.TemporaryDirectory(prefix="augur-load-") as tmp:
+        body_path = Path(tmp, "body")
+        body_path.write_bytes(body)
+        log_path = Path(tmp, "log.tsv")
+        cmd = [h2load, "-t", "1", "-c", str(concurrency), "-m", "1",
+               "-D", str(int(duration)), "--warm-up-time", str(int(warmup)),
+               "-d", str(body_path), "--log-file", str(log_path)]
+        if not http2:
+            cmd.append("--h1")
+        for key, value in (headers or {}).items():
+            cmd += ["-H", f"{key}: {value}"]
+        cmd.append(url)
+        if cpu is not None and hasattr(os, "sched_setaffinity"):
+            cmd = ["taskset", "-c", str(cpu), *cmd]
+        started = time.time()
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=duration + warmup + 30, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"h2load failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+        return _parse(log_path, started + warmup, duration)
+
+
+def _parse(log_path: Path, measure_from: float, duration: float) -> LoadResult:
+    if not log_path.exists() or not log_path.stat().st_size:
+        return LoadResult(0, 0, duration, float("nan"), float("nan"))
+    rows = np.loadtxt(log_path, dtype=np.float64, ndmin=2)
+    start_s, status, took_us = rows[:, 0] / 1e6, rows[:, 1], rows[:, 2]
+    # Warm-up requests are logged too: keep those started in the measured window.
+    first = max(measure_from, start_s.min())
+    window = (start_s >= first) & (start_s < first + duration)
+    ok = window & (status >= 200) & (status < 300)
+    lat = took_us[ok] / 1000.0
+    if lat.size == 0:
+        return LoadResult(0, int(window.sum()), duration, float("nan"), float("nan"))
+    return LoadResult(requests=int(ok.sum()), failed=int((window & ~ok).sum()),
+                      seconds=duration, p50_ms=float(np.percentile(lat, 50)),
+                      p99_ms=float(np.percentile(lat, 99)))
