@@ -93,7 +93,11 @@ class ParquetSource:
         pending: list[Any] = []
         size = 0
         # Rebatch to exactly chunk_size rows so chunk numbers do not depend on row groups.
-        for batch in self._dataset().to_batches(batch_size=chunk_size):
+        # Little read-ahead: memory must not grow with the input, and the writer is the
+        # bottleneck anyway.
+        batches = self._dataset().to_batches(batch_size=chunk_size, batch_readahead=2,
+                                             fragment_readahead=1)
+        for batch in batches:
             pending.append(batch)
             size += batch.num_rows
             while size >= chunk_size:
