@@ -87,15 +87,37 @@ class EdgePage:
             list(records))
         return result
 
-    def time_runs(self, records: Sequence[Mapping[str, Any]], repeats: int) -> list[float]:
-        """Seconds of ``repeats`` in-page predictions of ``records`` (tensors built each time)."""
-        times: list[float] = self.page.evaluate(
-            "async ([records, repeats]) => { const m = await window.augurEdge.ready;"
+    def time_runs(self, records: Sequence[Mapping[str, Any]], repeats: int,
+                  warmup_s: float = 0.0, inner: int = 1) -> list[tuple[float, float]]:
+        """Time ``repeats`` in-page predictions of ``records``.
+
+        Args:
+            records: the rows of each prediction.
+            repeats: how many timed predictions.
+            warmup_s: predict untimed for this long first, so that the browser has
+                compiled the hot WASM functions with its optimizing tier.
+            inner: predictions per sample, averaged (the page's clock ticks every
+                5 microseconds at best, too coarse for one small prediction).
+
+        Returns:
+            One ``(seconds, run_seconds)`` per sample: the whole ``predict`` (tensors
+            built from records, model run, outputs read) and the model run alone.
+        """
+        # Each sample times a block of `inner` calls as a whole, for clock resolution.
+        times: list[list[float]] = self.page.evaluate(
+            "async ([records, repeats, warmupMs, inner]) => {"
+            " const m = await window.augurEdge.ready; const t = m.tensors(records);"
+            " const until = performance.now() + warmupMs;"
+            " do { await m.predict(records); } while (performance.now() < until);"
             " const out = []; for (let i = 0; i < repeats; i++) {"
-            " const t = performance.now(); await m.predict(records);"
-            " out.push((performance.now() - t) / 1000); } return out; }",
-            [list(records), repeats])
-        return times
+            " let s = performance.now();"
+            " for (let j = 0; j < inner; j++) await m.predict(records);"
+            " const total = (performance.now() - s) / inner; s = performance.now();"
+            " for (let j = 0; j < inner; j++) await m.runTensors(t);"
+            " out.push([total / 1000, (performance.now() - s) / inner / 1000]); }"
+            " return out; }",
+            [list(records), repeats, warmup_s * 1000, inner])
+        return [(float(t), float(r)) for t, r in times]
 
 
 class EdgeBrowser:

@@ -181,6 +181,11 @@ export class EdgeModel {
     return result;
   }
 
+  // The tensors predict(records) would feed the model.
+  tensors(records) {
+    return buildTensors(this.manifest, records);
+  }
+
   // Run plain {name: {type, data, dims}} tensors (for models without columns).
   async runTensors(tensors) {
     const feeds = {};

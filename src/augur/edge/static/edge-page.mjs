@@ -83,7 +83,14 @@ function fail(target, error) {
 }
 
 async function main() {
-  const model = await load(config.bundle, { ortBase: config.ortBase, backend: config.backend || "auto" });
+  // ?backend=wasm|webgpu and ?threads=N override the defaults, e.g. to compare backends.
+  const query = new URLSearchParams(location.search);
+  const threads = Number.parseInt(query.get("threads") || "", 10);
+  const model = await load(config.bundle, {
+    ortBase: config.ortBase,
+    backend: query.get("backend") || config.backend || "auto",
+    threads: Number.isInteger(threads) && threads > 0 ? threads : undefined,
+  });
   const m = model.manifest;
   window.augurEdge.model = model;
   buildForm(m);
