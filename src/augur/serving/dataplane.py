@@ -153,7 +153,8 @@ class DataPlane:
             ModelNotFound, InvalidInput, Overloaded, RequestTimeout, ModelNotReady.
         """
         started = time.perf_counter()
-        entry = self.manager.lookup(name, version) or await self.manager.get(name, version)
+        version = version or None  # gRPC sends "" for "no version"
+        entry = self.manager.lookup(name, version) or await self._resolve(name, version)
         state = self._traffic_for(name) if self.traffic and version is None else None
         if state is not None and state.pick_canary():
             entry = await self.manager.get(state.policy.canary or name)
@@ -201,7 +202,7 @@ class DataPlane:
         if not isinstance(instances, list) or not instances:
             raise InvalidInput('"instances" must be a non-empty list of rows or records')
         started = time.perf_counter()
-        entry = self.manager.lookup(name, None) or await self.manager.get(name, None)
+        entry = self.manager.lookup(name, None) or await self._resolve(name, None)
         try:
             feeds = to_feeds(entry.model.signature, instances)
             result, queued = await entry.batcher.submit(feeds)
@@ -224,6 +225,13 @@ class DataPlane:
         entry.metrics.queue_time.observe(queued)
         entry.metrics.latency.observe(time.perf_counter() - started)
         return entry, predictions
+
+    async def _resolve(self, name: str, version: str | None) -> LoadedVersion:
+        try:
+            return await self.manager.get(name, version)
+        except AugurError as exc:  # unknown names share one label set (no cardinality blow-up)
+            self.metrics.error("", "", type(exc).__name__)
+            raise
 
     async def _enrich(self, entry: LoadedVersion,
                       request: InferenceRequest) -> InferenceRequest | InferenceResponse:

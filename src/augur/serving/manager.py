@@ -124,6 +124,7 @@ class ModelManager:
             ModelNotReady: the version cannot be loaded.
             Overloaded: the memory budget is held by models in use.
         """
+        version = version or None
         entry = self.lookup(name, version)
         if entry is not None:
             return entry
@@ -135,7 +136,7 @@ class ModelManager:
 
     async def resolve(self, name: str, version: str | None) -> VersionKey:
         """Resolve a reference to ``(model, version)`` and remember the route."""
-        key = (name, version)
+        key = (name, version or None)
         target = self._routes.get(key)
         if target is None:
             mv = await self._resolve_version(name, version)
@@ -144,7 +145,7 @@ class ModelManager:
         return target
 
     async def _resolve_version(self, name: str, version: str | None) -> ModelVersion:
-        if version is not None:
+        if version:
             ref = parse_reference(name)
             if ref.alias is not None or ref.version is not None:
                 raise InvalidReference(f"model {name!r} is a reference; give either it or a "
