@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from augur.edge.assets import STATIC_FILES, device_script, render_page, static_bytes
-from augur.edge.formats import quantize_dynamic_int8, to_ort_format
+from augur.edge.formats import (
+    check_edge_compatible,
+    quantize_dynamic_int8,
+    to_ort_format,
+)
 from augur.edge.manifest import MANIFEST_NAME, TARGETS, build_manifest, manifest_bytes
 from augur.edge.webruntime import find_web_runtime
 from augur.errors import ConfigError, ExportFailed
@@ -102,13 +106,15 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
     Raises:
         ConfigError: an unknown target, or onnxruntime-web missing for a web bundle.
         ModelNotFound: the reference matches nothing.
-        ExportFailed: quantization or conversion failed, or ``out`` is unusable.
+        ExportFailed: the model uses operators the edge runtimes lack, quantization
+            or conversion failed, or ``out`` is unusable.
     """
     if target not in TARGETS:
         raise ConfigError(f"unknown edge target {target!r}; expected one of {', '.join(TARGETS)}")
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
     data = reg.read_artifact(version)
+    check_edge_compatible(data)
     quantization = None
     if quantize:
         data, quantization = quantize_dynamic_int8(data)

@@ -37,6 +37,42 @@ def _quiet(*loggers: str) -> Iterator[None]:
             logging.getLogger(name or None).setLevel(level)
 
 
+# Operator domains that neither onnxruntime-web nor the plain onnxruntime package carry.
+UNSUPPORTED_DOMAINS = {"ai.onnx.contrib": "onnxruntime-extensions"}
+
+
+def _nodes(graph: Any) -> Iterator[Any]:
+    """Every node of a graph, including those of subgraphs (Loop, If, Scan bodies)."""
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                yield from _nodes(attr.g)
+            for sub in attr.graphs:
+                yield from _nodes(sub)
+
+
+def check_edge_compatible(data: bytes) -> None:
+    """Refuse a model that uses operators the edge runtimes lack.
+
+    Raises:
+        ExportFailed: the model uses e.g. onnxruntime-extensions operators (in-graph
+            tokenizers), which onnxruntime-web and plain onnxruntime do not include.
+    """
+    import onnx
+
+    found: dict[str, set[str]] = {}
+    for node in _nodes(onnx.load_model_from_string(data).graph):
+        if node.domain in UNSUPPORTED_DOMAINS:
+            found.setdefault(node.domain, set()).add(node.op_type)
+    if found:
+        parts = [f"{UNSUPPORTED_DOMAINS[d]} ({d}: {', '.join(sorted(ops))})"
+                 for d, ops in sorted(found.items())]
+        raise ExportFailed(f"the model uses operators from {'; '.join(parts)}, which "
+                           "onnxruntime-web and the plain onnxruntime package do not include; "
+                           "it cannot run on the edge")
+
+
 def _count_ops(data: bytes) -> dict[str, int]:
     import onnx
 

@@ -20,11 +20,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from augur.edge.assets import STATIC_FILES, render_page, static_bytes
+from augur.edge.formats import check_edge_compatible
 from augur.edge.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
 from augur.edge.webruntime import CONTENT_TYPES, WebRuntime, find_web_runtime
 from augur.errors import (
     AugurError,
     ConfigError,
+    ExportFailed,
     InvalidArtifact,
     InvalidName,
     InvalidReference,
@@ -46,7 +48,7 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
 IMMUTABLE = "public, max-age=31536000, immutable"
 ERROR_STATUS: tuple[tuple[type[AugurError], int], ...] = (
     (ModelNotFound, 404), (InvalidReference, 400), (InvalidName, 400),
-    (ConfigError, 503), (InvalidArtifact, 500),
+    (ExportFailed, 422), (ConfigError, 503), (InvalidArtifact, 500),
 )
 MODEL_FILE = "model.onnx"
 RUNTIME_BASE = "../../_/ort/"  # relative to /edge/{ref}/bundle/
@@ -99,6 +101,7 @@ class EdgeSite:
                 self._manifests.move_to_end(version.artifact)
                 return cached
         data = self.registry.read_artifact(version)  # also checks the artifact's hash
+        check_edge_compatible(data)
         runtime = {"package": "onnxruntime-web", "version": self.runtime.version,
                    "base": RUNTIME_BASE, "backends": self.runtime.backends()}
         body = manifest_bytes(build_manifest(version, target="web", model_file=MODEL_FILE,
@@ -127,6 +130,7 @@ class EdgeSite:
         try:
             version = self.registry.resolve(request.path_params["ref"])
             self.runtime  # noqa: B018 - fail now, with the set-up hint, not in the browser
+            self.manifest_for(version)  # and refuse models the browser cannot run
         except AugurError as exc:
             return _error(exc)
         config: dict[str, Any] = {"bundle": f"./{quote(version.ref, safe='')}/bundle/",

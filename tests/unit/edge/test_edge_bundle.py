@@ -100,3 +100,50 @@ def test_only_runtime_files_are_servable() -> None:
     for name in ("../package.json", "ort.min.js.map", "ort.all.min.mjs", "", "/etc/passwd"):
         assert web.servable(name) is None
     assert web.backends()[0] == "wasm"
+
+
+def _contrib_model() -> bytes:
+    """A model whose Loop body calls an onnxruntime-extensions operator."""
+    from onnx import TensorProto, helper
+
+    body = helper.make_graph(
+        [helper.make_node("StringUpper", ["s_in"], ["s_out"], domain="ai.onnx.contrib"),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("s_in", TensorProto.STRING, [-1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("s_out", TensorProto.STRING, [-1])])
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["n", "", "text"], ["upper"], body=body)], "g",
+        [helper.make_tensor_value_info("text", TensorProto.STRING, [-1]),
+         helper.make_tensor_value_info("n", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("upper", TensorProto.STRING, [-1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("ai.onnx.contrib", 1)])
+    return bytes(model.SerializeToString())
+
+
+def test_models_with_extension_operators_are_refused(registry: Registry,
+                                                     tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from augur.edge import routes
+    from augur.edge.formats import check_edge_compatible
+    from augur.signature import Signature, TensorSpec
+
+    data = _contrib_model()
+    with pytest.raises(ExportFailed, match=r"onnxruntime-extensions \(ai\.onnx\.contrib: "
+                                           r"StringUpper\)"):
+        check_edge_compatible(data)
+    sig = Signature(inputs=(TensorSpec("text", "BYTES", (-1,)), TensorSpec("n", "INT64", ())),
+                    outputs=(TensorSpec("upper", "BYTES", (-1,)),))
+    registry.register("upper", data, sig)
+    for target in ("web", "device"):
+        with pytest.raises(ExportFailed, match="cannot run on the edge"):
+            export_bundle("upper", target=target, out=tmp_path / target, registry=registry)
+        assert not (tmp_path / target).exists()
+    page = TestClient(Starlette(routes=routes(registry))).get("/edge/upper")
+    assert page.status_code == 422 and "onnxruntime-extensions" in page.json()["error"]
