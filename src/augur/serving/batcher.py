@@ -27,7 +27,7 @@ BatchResult = tuple[Feeds, float]
 
 
 class _Item:
-    __slots__ = ("deadline", "enqueued", "feeds", "future", "key", "outputs", "rows", "timer")
+    __slots__ = ("enqueued", "feeds", "future", "outputs", "rows", "timer")
 
     def __init__(self, feeds: Feeds, outputs: list[str] | None, future: asyncio.Future[Any],
                  enqueued: float) -> None:
@@ -36,20 +36,21 @@ class _Item:
         self.future = future
         self.enqueued = enqueued
         self.timer: asyncio.TimerHandle | None = None
-        self.rows, self.key = _batch_key(feeds, outputs)
+        rows = 1
+        for arr in feeds.values():
+            rows = arr.shape[0] if arr.ndim else 1
+            break
+        self.rows = rows
 
-
-def _batch_key(feeds: Feeds, outputs: list[str] | None) -> tuple[int, Any]:
-    """Rows of a request and the key of the requests it may be concatenated with."""
-    rows = -1
-    parts: list[Any] = []
-    for name, arr in feeds.items():
-        if arr.ndim == 0 or (rows >= 0 and arr.shape[0] != rows):
-            return 1, object()  # not batchable: a unique key
-        rows = arr.shape[0]
-        parts.append((name, arr.dtype.str, arr.shape[1:]))
-    parts.append(tuple(outputs) if outputs else None)
-    return max(rows, 0), tuple(parts)
+    def key(self) -> Any:
+        """What a request may be concatenated with: same inputs, trailing shapes, outputs."""
+        parts: list[Any] = []
+        for name, arr in self.feeds.items():
+            if arr.ndim == 0 or arr.shape[0] != self.rows:
+                return object()  # not batchable: a unique key
+            parts.append((name, arr.dtype.str, arr.shape[1:]))
+        parts.append(tuple(self.outputs) if self.outputs else None)
+        return tuple(parts)
 
 
 class AdaptiveBatcher:
@@ -192,10 +193,12 @@ class AdaptiveBatcher:
 
     def _run_batch(self, batch: list[_Item]) -> list[Any]:
         """Run a batch; return one result (outputs or exception) per item, in order."""
+        if len(batch) == 1:
+            return [self._run_one(batch[0])]
         results: list[Any] = [None] * len(batch)
         groups: dict[Any, list[int]] = {}
         for i, item in enumerate(batch):
-            groups.setdefault(item.key, []).append(i)
+            groups.setdefault(item.key(), []).append(i)
         for indices in groups.values():
             if len(indices) == 1:
                 results[indices[0]] = self._run_one(batch[indices[0]])
