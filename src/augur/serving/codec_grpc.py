@@ -46,8 +46,8 @@ MAX_ELEMENTS = 1 << 31
 
 
 def _shape(name: str, dims: Iterable[int]) -> list[int]:
-    shape = [int(d) for d in dims]
-    if any(d < 0 for d in shape):
+    shape = list(dims)
+    if min(shape, default=0) < 0:
         raise InvalidInput(f"input {name!r}: shape {shape} has a negative dimension")
     if math.prod(shape) > MAX_ELEMENTS:
         raise InvalidInput(f"input {name!r}: shape {shape} has too many elements")
@@ -150,6 +150,8 @@ def _from_contents(name: str, datatype: str, shape: list[int],
 def parameters_to_dict(params: Mapping[str, pb.InferParameter]) -> dict[str, Any]:
     """Turn a protobuf parameter map into plain Python values."""
     out: dict[str, Any] = {}
+    if not params:
+        return out
     for key, param in params.items():
         choice = param.WhichOneof("parameter_choice")
         out[key] = getattr(param, choice) if choice else None
