@@ -13,13 +13,9 @@ from typing import Any
 
 import orjson
 
+from augur.batch.messages import one_line
 from augur.batch.records import Prediction, PredictionChunk, Progress
 from augur.errors import ServiceUnavailable, StoreError
-
-
-def _flat(exc: BaseException) -> str:
-    """A driver's message on one line (psycopg adds hints on new lines)."""
-    return " ".join(str(exc).split())
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -77,7 +73,7 @@ class PostgresStore:
             conn = psycopg.connect(self.url, connect_timeout=10, autocommit=True)
         except psycopg.Error as exc:
             raise ServiceUnavailable(f"cannot connect to PostgreSQL at {self.describe()}: "
-                                     f"{_flat(exc)}") from exc
+                                     f"{one_line(exc)}") from exc
         t = self.table
         try:
             with conn.transaction():
@@ -102,7 +98,7 @@ class PostgresStore:
                          " (key TEXT, outputs TEXT) ON COMMIT DELETE ROWS")
         except psycopg.Error as exc:
             conn.close()
-            raise StoreError(f"cannot create the prediction tables {t}: {_flat(exc)}") from exc
+            raise StoreError(f"cannot create the prediction tables {t}: {one_line(exc)}") from exc
         self._conn = conn
 
     @property
@@ -159,7 +155,7 @@ class PostgresStore:
                         (run_id, progress.chunks, progress.rows_in, progress.rows_out,
                          progress.rows_failed, now))
             except psycopg.Error as exc:
-                raise StoreError(f"writing to PostgreSQL table {t} failed: {_flat(exc)}") from exc
+                raise StoreError(f"writing to PostgreSQL table {t} failed: {one_line(exc)}") from exc
 
     def finish(self, run_id: str, model: str) -> None:
         """Nothing to do: every chunk is already committed."""

@@ -17,13 +17,9 @@ from typing import Any
 
 import orjson
 
+from augur.batch.messages import one_line
 from augur.batch.records import Prediction, PredictionChunk, Progress
 from augur.errors import ServiceUnavailable, StoreError
-
-
-def _flat(exc: BaseException) -> str:
-    """A driver's message on one line (psycopg adds hints on new lines)."""
-    return " ".join(str(exc).split())
 
 
 class RedisStore:
@@ -62,7 +58,7 @@ class RedisStore:
             client.ping()
         except (redis.RedisError, ValueError) as exc:
             raise ServiceUnavailable(f"cannot connect to Redis at {self.describe()}: "
-                                     f"{_flat(exc)}") from exc
+                                     f"{one_line(exc)}") from exc
         self._client = client
 
     @property
@@ -95,7 +91,7 @@ class RedisStore:
         try:
             pipe.execute()
         except redis.RedisError as exc:
-            raise StoreError(f"writing to Redis failed: {_flat(exc)}") from exc
+            raise StoreError(f"writing to Redis failed: {one_line(exc)}") from exc
 
     def finish(self, run_id: str, model: str) -> None:
         """Nothing to do: every chunk is already committed."""

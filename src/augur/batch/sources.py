@@ -25,12 +25,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from augur.batch.messages import one_line
 from augur.errors import ConfigError, ServiceUnavailable
-
-
-def _flat(exc: BaseException) -> str:
-    """A driver's message on one line (psycopg adds hints on new lines)."""
-    return " ".join(str(exc).split())
 
 _SQL_SCHEMES = ("postgresql", "postgres", "sqlite")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters at least: not C:\\
@@ -79,7 +75,7 @@ class ParquetSource:
         try:
             return ds.dataset([str(f) for f in self.files()], format="parquet")
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read Parquet input {self.path}: {_flat(exc)}") from exc
+            raise ConfigError(f"cannot read Parquet input {self.path}: {one_line(exc)}") from exc
 
     def columns(self) -> list[str] | None:
         return list(self._dataset().schema.names)
@@ -124,7 +120,7 @@ class CsvSource:
         try:
             return [str(c) for c in pd.read_csv(_files(self.path, ".csv")[0], nrows=0).columns]
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read CSV input {self.path}: {_flat(exc)}") from exc
+            raise ConfigError(f"cannot read CSV input {self.path}: {one_line(exc)}") from exc
 
     def total_rows(self) -> int | None:
         return None
@@ -137,7 +133,7 @@ class CsvSource:
                 with pd.read_csv(f, chunksize=chunk_size) as reader:
                     yield from reader
             except (OSError, ValueError) as exc:
-                raise ConfigError(f"cannot read CSV input {f}: {_flat(exc)}") from exc
+                raise ConfigError(f"cannot read CSV input {f}: {one_line(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -179,7 +175,7 @@ class SqlSource:
             try:
                 cur = conn.execute(self.query)
             except sqlite3.Error as exc:
-                raise ConfigError(f"the SQLite query failed: {_flat(exc)}") from exc
+                raise ConfigError(f"the SQLite query failed: {one_line(exc)}") from exc
             names = [d[0] for d in cur.description or ()]
             while rows := cur.fetchmany(chunk_size):
                 yield pd.DataFrame.from_records(rows, columns=names)
@@ -193,13 +189,13 @@ class SqlSource:
         try:
             conn = psycopg.connect(self.url.split("?", 1)[0], connect_timeout=10)
         except psycopg.Error as exc:
-            raise ServiceUnavailable(f"cannot connect to PostgreSQL: {_flat(exc)}") from exc
+            raise ServiceUnavailable(f"cannot connect to PostgreSQL: {one_line(exc)}") from exc
         try:
             with conn.transaction(), conn.cursor(name="augur_batch_source") as cur:
                 try:
                     cur.execute(self.query)
                 except psycopg.Error as exc:
-                    raise ConfigError(f"the PostgreSQL query failed: {_flat(exc)}") from exc
+                    raise ConfigError(f"the PostgreSQL query failed: {one_line(exc)}") from exc
                 names: list[str] | None = None
                 while rows := cur.fetchmany(chunk_size):
                     names = names or [d.name for d in cur.description or ()]
