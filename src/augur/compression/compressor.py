@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from augur.compression import distill as distill_mod
-from augur.compression import lowrank, prune as prune_mod, quantize
+from augur.compression import lowrank, quantize
+from augur.compression import prune as prune_mod
 from augur.compression.data import Dataset, as_dataset
 from augur.compression.graph import SplitModel, rows_of
 from augur.compression.report import CompressionReport, build_report, outputs_on

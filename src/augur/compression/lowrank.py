@@ -33,7 +33,8 @@ def choose_rank(singular: np.ndarray, *, rank: int | None, energy: float) -> int
         raise CompressionFailed(f"energy must be in (0, 1], got {energy}")
     power = singular.astype(np.float64) ** 2
     share = np.cumsum(power) / max(power.sum(), 1e-30)
-    return int(min(np.searchsorted(share, energy - 1e-12) + 1, len(singular)))
+    found = int(np.searchsorted(share, energy - 1e-12)) + 1
+    return min(found, len(singular))
 
 
 def _factor(w: np.ndarray, rank: int | None, energy: float) -> tuple[np.ndarray, np.ndarray] | None:

@@ -24,7 +24,8 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a2 = a.reshape(len(a), -1).astype(np.float64)
     b2 = b.reshape(len(b), -1).astype(np.float64)
     denom = np.linalg.norm(a2, axis=1) * np.linalg.norm(b2, axis=1)
-    return np.sum(a2 * b2, axis=1) / np.where(denom == 0, 1.0, denom)
+    out: np.ndarray = np.sum(a2 * b2, axis=1) / np.where(denom == 0, 1.0, denom)
+    return out
 
 
 def _rmse(a: np.ndarray, b: np.ndarray) -> float:

@@ -105,7 +105,8 @@ def _encoder_onnx(st_model: Any) -> bytes:
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(module, sample, buf, input_names=list(TOKENS),
+            torch.onnx.export(module, sample, buf,  # type: ignore[arg-type]
+                              input_names=list(TOKENS),
                               output_names=[EMBEDDINGS], dynamic_axes=axes,
                               opset_version=OPSET, dynamo=False)
     except Exception as exc:
@@ -135,7 +136,6 @@ def _tokenizer_attributes(path: Path, max_length: int) -> dict[str, Any]:
 
 def _tokenizer_onnx(path: Path, max_length: int) -> Any:
     """A graph: BYTES ``text`` [-1] -> padded int64 token tensors [-1, -1]."""
-    import onnx
     from onnx import TensorProto, helper
 
     attrs = _tokenizer_attributes(path, max_length)

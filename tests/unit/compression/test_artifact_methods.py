@@ -14,8 +14,6 @@ from augur.errors import CompressionFailed, QualityGateFailed
 from augur.registry import ModelVersion, Registry, RunStore
 
 
-
-
 def _check_report_is_measured(registry: Registry, parent: ModelVersion, result, mlp: Any,
                               rows: int) -> None:
     child = result.version
@@ -109,7 +107,7 @@ def test_bad_validation_rows_name_the_problem(registry: Registry,
                                               mlp_parent: ModelVersion) -> None:
     from augur.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match="validation data.*dimension 1 must be 32"):
+    with pytest.raises(InvalidInput, match=r"validation data.*dimension 1 must be 32"):
         compress(mlp_parent.ref, "fp16", registry=registry,
                  validation=np.zeros((4, 3), dtype=np.float32))
 
@@ -120,5 +118,5 @@ def test_tree_models_have_nothing_to_quantize(registry: Registry) -> None:
 
     ex = iris_forest(n_estimators=5)
     v = export(ex.model, "iris", sample=ex.X, registry=registry)
-    with pytest.raises(CompressionFailed, match="nothing to quantize.*tree ensembles"):
+    with pytest.raises(CompressionFailed, match=r"nothing to quantize.*tree ensembles"):
         compress(v.ref, "quantize-dynamic", registry=registry, validation=ex.X)

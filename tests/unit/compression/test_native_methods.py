@@ -58,7 +58,7 @@ def test_structured_pruning_explains_what_it_needs(registry: Registry,
                                                    mlp_parent: ModelVersion) -> None:
     import torch
 
-    with pytest.raises(CompressionFailed, match="nn.Sequential stacks"):
+    with pytest.raises(CompressionFailed, match=r"nn\.Sequential stacks"):
         prune(torch.nn.Linear(32, 2), mlp_parent.ref, sample=np.zeros((2, 32), np.float32),
               registry=registry)
 

@@ -82,7 +82,7 @@ def test_served_through_the_runtime_with_a_bytes_input(minilm_registry: Registry
         model.predict({"text": np.array([], dtype=object)})
     with pytest.raises(InvalidInput, match="'text'"):
         model.predict({"text": np.array([[1.0, 2.0]])})
-    with pytest.raises(InvalidInput, match="'text'.*dimensions"):
+    with pytest.raises(InvalidInput, match=r"'text'.*dimensions"):
         model.predict({"text": np.array([["a", "b"]], dtype=object)})
 
 
