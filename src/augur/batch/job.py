@@ -149,6 +149,7 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
     runs.update(record.id, stats={"pid": os.getpid(), "host": socket.gethostname()})
     sink = open_sink(job.output, reg.home)
     reporter: ProgressReporter | None = None
+    ok = False
     try:
         source = open_source(job.input)
         version = reg.resolve(job.ref)
@@ -185,6 +186,7 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
         else:
             final = LocalEngine(job.workers).run(source, sink, predictor, task)
         sink.finish(record.id, version.name)
+        ok = True
     except BaseException as exc:
         status = "killed" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
         done = _safe_committed(sink, record.id)
@@ -194,7 +196,7 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
         raise
     finally:
         if reporter is not None:
-            reporter.close()
+            reporter.close(final_line=ok)
         sink.close()
     duration = previous + time.perf_counter() - started
     return runs.update(record.id, status="succeeded", stats={

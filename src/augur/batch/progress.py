@@ -28,7 +28,7 @@ class ProgressReporter:
         self.done = initial
         self._initial = initial
         self._start = time.perf_counter()
-        self._last = 0.0
+        self._last = self._start
         use_bar = self.stream.isatty() if tty is None else tty
         self._bar: Any = None
         if use_bar:
@@ -63,9 +63,9 @@ class ProgressReporter:
             text += f", ETA {max(0.0, (self.total - self.done) / rate):.0f}s"
         print(text, file=self.stream, flush=True)
 
-    def close(self) -> None:
-        """Finish the bar, or print the final line."""
+    def close(self, final_line: bool = True) -> None:
+        """Finish the bar, or print the final line (not when the run failed)."""
         if self._bar is not None:
             self._bar.close()
-        else:
+        elif final_line:
             self._line()
