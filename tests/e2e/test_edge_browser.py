@@ -6,6 +6,7 @@ server's origin (no CDN, no telemetry).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from edge_test_models import register_tensor_model
 
 from augur.edge import EdgeBrowser, EdgeHost, EdgePage, export_bundle
 from augur.edge.parity import compare_outputs, records_of
@@ -202,3 +204,30 @@ def test_page_through_augur_serve(browser: EdgeBrowser, examples_registry: Regis
     assert np.abs(got - np.asarray(served["probabilities"])).max() <= 1e-5
     assert edge["outputs"]["label"]["data"] == served["label"]
     assert_same_origin(page)
+
+
+def test_tensor_model_page(browser: EdgeBrowser, registry: Registry) -> None:
+    version = register_tensor_model(registry)
+    arrays = {"x": [[0.5, -1.0, 2.0], [1.0, 1.0, 1.0], [-3.0, 0.25, 9.5]], "k": [[1], [2], [-4]]}
+    with EdgeHost(registry) as own:
+        page = browser.open(own.page_url(version.ref))
+        page.wait_ready()
+        result = page.predict_tensors(arrays)
+        want = load(version.ref, registry=registry).predict(
+            {k: np.asarray(v) for k, v in arrays.items()})
+        assert compare_outputs(want, {"y": result["outputs"]["y"]["data"]}, None).max_diff <= 1e-5
+        assert result["outputs"]["y"]["dims"] == [3, 4]
+        with pytest.raises(Exception, match=r"input 'x': dimension 1 must be 3"):
+            page.predict_tensors({"x": [[1.0, 2.0]], "k": [[1]]})
+        with pytest.raises(Exception, match="ragged"):
+            page.predict_tensors({"x": [[1.0, 2.0, 3.0], [1.0]], "k": [[1], [2]]})
+        with pytest.raises(Exception, match="missing input 'k'"):
+            page.predict_tensors({"x": arrays["x"]})
+        p = page.page
+        assert p.inner_text("#csv-title") == "Tensors (JSON)"
+        assert not p.is_visible("#record-form")
+        p.fill("#csv", json.dumps(arrays))
+        p.click("#predict-csv")
+        p.wait_for_selector("#csv-result table")
+        assert p.locator("#csv-result tbody tr").count() == 3
+        assert_same_origin(page)

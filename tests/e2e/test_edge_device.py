@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from edge_test_models import register_tensor_model
 
 from augur.cli.app import main
-from augur.edge.parity import compare_outputs, records_of
+from augur.edge import export_bundle
+from augur.edge.device_predict import BundleError, Predictor
+from augur.edge.parity import check_parity, compare_outputs, records_of
 from augur.examples import diabetes_frame
 from augur.registry import Registry
 from augur.runtime import load
@@ -158,3 +161,22 @@ def test_user_mistakes_are_one_line_errors(examples_registry: Registry, tmp_path
                               *[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_tensor_models_on_devices(registry: Registry, tmp_path: Path) -> None:
+    version = register_tensor_model(registry)
+    assert not version.signature.columns
+    bundle = export_bundle(version.ref, target="device", out=tmp_path / "d", registry=registry)
+    arrays = {"x": [[0.5, -1.0, 2.0], [1.0, 1.0, 1.0]], "k": [[1], [2]]}
+    got = Predictor(bundle.path).predict_tensors(arrays)
+    want = load(version.ref, registry=registry).predict(
+        {k: np.asarray(v) for k, v in arrays.items()})
+    np.testing.assert_allclose(got["y"], want["y"], atol=1e-6)
+    with pytest.raises(BundleError, match="missing input"):
+        Predictor(bundle.path).predict_tensors({"x": arrays["x"]})
+    with pytest.raises(BundleError, match="dimension 1 must be 3"):
+        Predictor(bundle.path).predict_tensors({"x": [[1.0, 2.0]], "k": [[1]]})
+    with pytest.raises(BundleError, match="records"):
+        Predictor(bundle.path).predict([{"x": 1}])
+    report = check_parity(version.ref, arrays, target="device", registry=registry)
+    assert report.passed and report.rows == 2

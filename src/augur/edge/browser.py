@@ -87,6 +87,14 @@ class EdgePage:
             list(records))
         return result
 
+    def predict_tensors(self, arrays: Mapping[str, Any]) -> dict[str, Any]:
+        """Predict input name -> nested array in the page (models without columns)."""
+        result: dict[str, Any] = self.page.evaluate(
+            "async (arrays) => { const r = await window.augurEdge.predictTensors(arrays);"
+            " return {outputs: r.outputs, seconds: r.seconds, runSeconds: r.runSeconds}; }",
+            dict(arrays))
+        return result
+
     def time_runs(self, records: Sequence[Mapping[str, Any]], repeats: int,
                   warmup_s: float = 0.0, inner: int = 1) -> list[tuple[float, float]]:
         """Time ``repeats`` in-page predictions of ``records``.

@@ -10,6 +10,7 @@ Usage::
 
     python predict.py --input rows.csv              # or .json (list of records) / .jsonl
     python predict.py --input rows.json --output predictions.json
+    python predict.py --input tensors.json          # {"inputs": {"input": [[...], ...]}}
 
     from predict import Predictor
     Predictor("bundle/").predict([{"sepal_length": 5.1, ...}])
@@ -116,6 +117,24 @@ def build_feeds(manifest: Mapping[str, Any],
     return feeds
 
 
+def tensor_feed(spec: Mapping[str, Any], value: Any) -> np.ndarray:
+    """One input given as a (nested) array, checked against the manifest's spec."""
+    name, shape = spec["name"], list(spec["shape"])
+    dtype = DTYPES[spec["datatype"]]
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise BundleError(f"input {name!r}: ragged or malformed array: {exc}") from exc
+    if arr.ndim != len(shape):
+        raise BundleError(f"input {name!r}: expected {len(shape)} dimensions (shape {shape}), "
+                          f"got shape {list(arr.shape)}")
+    for axis, (want, got) in enumerate(zip(shape, arr.shape, strict=True)):
+        if want >= 0 and want != got:
+            raise BundleError(f"input {name!r}: dimension {axis} must be {want}, "
+                              f"got shape {list(arr.shape)}")
+    return arr
+
+
 class Predictor:
     """A loaded device bundle.
 
@@ -139,9 +158,25 @@ class Predictor:
 
     def predict(self, records: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
         """Run the model on records; output name -> array, one row per record."""
-        feeds = build_feeds(self.manifest, records)
-        return dict(zip(self.output_names, self.session.run(self.output_names, feeds),
-                        strict=True))
+        return self.run(build_feeds(self.manifest, records))
+
+    def predict_tensors(self, arrays: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Run the model on input name -> (nested) array, for models without columns."""
+        specs = {s["name"]: s for s in self.manifest["inputs"]}
+        unknown = sorted(set(arrays) - set(specs))
+        missing = sorted(set(specs) - set(arrays))
+        if unknown or missing:
+            raise BundleError(f"unknown input(s) {unknown}, missing input(s) {missing}; "
+                              f"the model takes {sorted(specs)}")
+        return self.run({name: tensor_feed(spec, arrays[name]) for name, spec in specs.items()})
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run prepared feeds; output name -> array."""
+        try:
+            results = self.session.run(self.output_names, dict(feeds))
+        except Exception as exc:  # onnxruntime raises its own InvalidArgument, Fail, ...
+            raise BundleError(f"the model rejected the input: {exc}") from exc
+        return dict(zip(self.output_names, results, strict=True))
 
 
 def _cell(col: Mapping[str, Any], text: str) -> Any:
@@ -157,8 +192,12 @@ def _cell(col: Mapping[str, Any], text: str) -> Any:
         raise BundleError(f"column {col['name']!r}: {text!r} is not a number") from None
 
 
-def read_records(path: Path, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Records from a .csv (typed by the manifest's columns), .json or .jsonl file."""
+def read_records(path: Path, manifest: Mapping[str, Any]) -> Any:
+    """Records from a .csv (typed by the manifest's columns), .json or .jsonl file.
+
+    A JSON object ``{"inputs": {name: nested array}}`` is returned as that mapping,
+    for models that take tensors.
+    """
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".csv":
         kinds = {c["name"]: c for c in manifest["columns"]}
@@ -167,6 +206,8 @@ def read_records(path: Path, manifest: Mapping[str, Any]) -> list[dict[str, Any]
     if path.suffix.lower() == ".jsonl":
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     data = json.loads(text)
+    if isinstance(data, dict) and isinstance(data.get("inputs"), dict):
+        return dict(data["inputs"])
     return list(data["instances"] if isinstance(data, dict) and "instances" in data else data)
 
 
@@ -178,7 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         predictor = Predictor(args.bundle)
-        outputs = predictor.predict(read_records(Path(args.input), predictor.manifest))
+        data = read_records(Path(args.input), predictor.manifest)
+        outputs = (predictor.predict_tensors(data) if isinstance(data, dict)
+                   else predictor.predict(data))
     except (BundleError, OSError, ValueError) as exc:
         print(f"predict.py: error: {exc}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ from augur.edge.host import EdgeHost
 from augur.errors import ConfigError, InvalidInput
 from augur.registry import ModelVersion, Registry
 from augur.runtime import load
+from augur.signature import Signature
 
 DEFAULT_TOLERANCE = 1e-5
 
@@ -106,6 +107,26 @@ def records_of(data: Any) -> list[dict[str, Any]]:
     return out
 
 
+def tensors_of(signature: Signature, data: Any) -> dict[str, Any]:
+    """Input name -> nested list, for models that take tensors rather than records.
+
+    Raises:
+        InvalidInput: the data names unknown inputs or gives no arrays.
+    """
+    if hasattr(data, "to_numpy") and hasattr(data, "columns"):
+        data = data.to_numpy()
+    if not isinstance(data, Mapping):
+        if len(signature.inputs) != 1:
+            raise InvalidInput(f"the model has {len(signature.inputs)} inputs: give "
+                               '{"inputs": {name: array}}')
+        data = {signature.inputs[0].name: data}
+    names = {s.name for s in signature.inputs}
+    if set(data) != names:
+        raise InvalidInput(f"the data gives inputs {sorted(data)}; the model takes "
+                           f"{sorted(names)}")
+    return {name: np.asarray(value).tolist() for name, value in data.items()}
+
+
 def _float_diffs(ref: np.ndarray, got: np.ndarray) -> tuple[float, float]:
     a, b = ref.astype(np.float64), got.astype(np.float64)
     diff = np.abs(a - b)
@@ -152,9 +173,9 @@ def compare_outputs(reference: Mapping[str, np.ndarray], candidate: Mapping[str,
                       outputs=per)
 
 
-def web_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]],
+def web_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]] | Mapping[str, Any],
                 registry: Registry) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Predict ``records`` on the edge page in headless Chromium.
+    """Predict ``records`` (or input name -> nested array) on the edge page in Chromium.
 
     Returns:
         (output name -> flat values, detail: backend, load info, seconds, requests).
@@ -166,7 +187,8 @@ def web_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]],
     with EdgeHost(registry) as host, EdgeBrowser() as browser:
         page = browser.open(host.page_url(version.ref))
         info = page.wait_ready()
-        result = page.predict(records)
+        result = (page.predict_tensors(records) if isinstance(records, Mapping)
+                  else page.predict(records))
         foreign = page.foreign_requests()
     if foreign:
         raise ConfigError(f"the edge page requested files from outside the server: {foreign}")
@@ -175,7 +197,8 @@ def web_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]],
                      "requests": len(page.requests)}
 
 
-def device_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]],
+def device_outputs(version: ModelVersion,
+                   records: Sequence[Mapping[str, Any]] | Mapping[str, Any],
                    registry: Registry, quantize: bool = False,
                    python: str = sys.executable) -> tuple[dict[str, Any], dict[str, Any]]:
     """Export a device bundle and predict ``records`` with its ``predict.py`` in a new process.
@@ -187,7 +210,8 @@ def device_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]],
         bundle = export_bundle(version, target="device", out=Path(tmp) / "bundle",
                                quantize=quantize, registry=registry)
         rows, out = Path(tmp) / "rows.json", Path(tmp) / "predictions.json"
-        rows.write_text(json.dumps(list(records)), encoding="utf-8")
+        payload = {"inputs": dict(records)} if isinstance(records, Mapping) else list(records)
+        rows.write_text(json.dumps(payload), encoding="utf-8")
         start = time.perf_counter()
         # -I: isolated mode, so nothing from the caller's environment leaks into the device run.
         proc = subprocess.run([python, "-I", str(bundle.path / "predict.py"), "--input",
@@ -207,7 +231,8 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
 
     Args:
         ref: the version to check.
-        data: records or a DataFrame.
+        data: records or a DataFrame; for a model without columns, input name ->
+            array (or one array for a one-input model).
         target: ``web`` (headless Chromium) or ``device`` (``predict.py`` in a subprocess).
         registry: where the version lives (default: ``$AUGUR_HOME``).
         tolerance: largest float difference that passes (absolute for values within
@@ -228,12 +253,20 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
                           "(augur compress) and check that version instead")
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
-    rows = records_of(data)
-    reference = load(version, registry=reg).predict(rows)
+    rows: list[dict[str, Any]] | dict[str, Any]
+    if version.signature.columns:
+        rows = records_of(data)
+        reference = load(version, registry=reg).predict(rows)
+        count = len(rows)
+    else:
+        rows = tensors_of(version.signature, data)
+        reference = load(version, registry=reg).predict(
+            {k: np.asarray(v) for k, v in rows.items()})
+        count = len(next(iter(reference.values())))
     if target == "web":
         candidate, detail = web_outputs(version, rows, reg)
     else:
         candidate, detail = device_outputs(version, rows, reg, quantize=quantize)
     comparison = compare_outputs(reference, candidate, version.signature.label_output)
-    return ParityReport(ref=version.ref, target=target, rows=len(rows), comparison=comparison,
+    return ParityReport(ref=version.ref, target=target, rows=count, comparison=comparison,
                         tolerance=tolerance, detail=detail)

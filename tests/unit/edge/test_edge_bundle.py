@@ -147,3 +147,4 @@ def test_models_with_extension_operators_are_refused(registry: Registry,
         assert not (tmp_path / target).exists()
     page = TestClient(Starlette(routes=routes(registry))).get("/edge/upper")
     assert page.status_code == 422 and "onnxruntime-extensions" in page.json()["error"]
+

@@ -118,6 +118,34 @@ export function buildTensors(manifest, records) {
   return tensors;
 }
 
+// One {type, data, dims} tensor from a nested array, checked against the input's spec.
+export function tensorFromNested(spec, value) {
+  const dims = [];
+  for (let v = value; Array.isArray(v); v = v[0]) dims.push(v.length);
+  const want = `shape [${spec.shape.join(", ")}]`;
+  if (dims.length !== spec.shape.length) {
+    throw new EdgeInputError(`input '${spec.name}': expected ${spec.shape.length} dimensions (${want}), got shape [${dims.join(", ")}]`);
+  }
+  spec.shape.forEach((d, axis) => {
+    if (d >= 0 && d !== dims[axis]) {
+      throw new EdgeInputError(`input '${spec.name}': dimension ${axis} must be ${d}, got shape [${dims.join(", ")}]`);
+    }
+  });
+  const flat = dims.length ? value.flat(Infinity) : [value];
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (flat.length !== size || flat.some((x) => Array.isArray(x))) {
+    throw new EdgeInputError(`input '${spec.name}': ragged array (shape [${dims.join(", ")}] expects ${size} values, got ${flat.length})`);
+  }
+  const [type, Typed] = TYPED[spec.datatype] || [];
+  if (!Typed) throw new EdgeInputError(`input '${spec.name}': unsupported datatype ${spec.datatype}`);
+  const kind = spec.datatype === "BYTES" ? "string" : spec.datatype === "BOOL" ? "bool"
+    : spec.datatype.startsWith("FP") ? "float" : "int";
+  const values = columnValues({ name: spec.name, kind, nullable: kind === "float" }, flat);
+  const data = Typed === Array ? new Array(size) : new Typed(size);
+  store(spec.datatype, data, values, 0, 1);
+  return { type, data, dims };
+}
+
 function plain(tensor) {
   const data = tensor.data;
   const values = data instanceof BigInt64Array || data instanceof BigUint64Array
@@ -177,6 +205,27 @@ export class EdgeModel {
     const tensors = buildTensors(this.manifest, records);
     const result = await this.runTensors(tensors);
     result.rows = rowsOf(result.outputs, records.length);
+    result.seconds = (performance.now() - start) / 1000;
+    return result;
+  }
+
+  // Run nested arrays, one per input ({input: [[...], ...]}), for models without columns.
+  async predictTensors(arrays) {
+    const start = performance.now();
+    if (arrays === null || typeof arrays !== "object" || Array.isArray(arrays)) {
+      throw new EdgeInputError("send an object of input name -> nested array");
+    }
+    const names = this.manifest.inputs.map((s) => s.name);
+    const unknown = Object.keys(arrays).filter((k) => !names.includes(k));
+    if (unknown.length) throw new EdgeInputError(`unknown input(s) ${unknown.join(", ")}; the model takes: ${names.join(", ")}`);
+    const tensors = {};
+    for (const spec of this.manifest.inputs) {
+      if (!(spec.name in arrays)) throw new EdgeInputError(`missing input '${spec.name}'`);
+      tensors[spec.name] = tensorFromNested(spec, arrays[spec.name]);
+    }
+    const result = await this.runTensors(tensors);
+    const n = this.manifest.inputs.length ? tensors[this.manifest.inputs[0].name].dims[0] || 1 : 1;
+    result.rows = rowsOf(result.outputs, n);
     result.seconds = (performance.now() - start) / 1000;
     return result;
   }

@@ -93,8 +93,19 @@ async function main() {
   });
   const m = model.manifest;
   window.augurEdge.model = model;
-  buildForm(m);
-  $("csv").placeholder = m.columns.map((c) => c.name).join(",");
+  const tensorsOnly = m.columns.length === 0;
+  if (tensorsOnly) {
+    // No record columns: the model takes tensors, pasted as JSON.
+    $("record-form").closest("section").hidden = true;
+    $("csv-title").textContent = "Tensors (JSON)";
+    $("csv-help").textContent = "Paste an object of input name -> nested array.";
+    $("predict-csv").textContent = "Predict JSON";
+    $("csv").placeholder = JSON.stringify(Object.fromEntries(
+      m.inputs.map((s) => [s.name, `nested array, shape [${s.shape.join(", ")}]`])));
+  } else {
+    buildForm(m);
+    $("csv").placeholder = m.columns.map((c) => c.name).join(",");
+  }
   $("model-info").textContent = JSON.stringify({
     model: m.model.ref, task: m.task, columns: m.columns.length, outputs: m.outputs,
     backend: model.info.backend, threads: model.info.threads,
@@ -107,8 +118,13 @@ async function main() {
   });
   $("predict-csv").addEventListener("click", async () => {
     try {
-      const records = parseCSV(m, $("csv").value);
-      show("csv-result", await model.predict(records), records.length);
+      if (tensorsOnly) {
+        const result = await model.predictTensors(JSON.parse($("csv").value));
+        show("csv-result", result, result.rows.length);
+      } else {
+        const records = parseCSV(m, $("csv").value);
+        show("csv-result", await model.predict(records), records.length);
+      }
     } catch (e) { fail("csv-result", e); }
   });
   setStatus(`Loaded ${m.model.ref} in ${ms(model.info.loadSeconds)} (${model.info.backend}, ` +
@@ -119,6 +135,7 @@ async function main() {
 window.augurEdge = {
   config,
   predict: async (records) => (await window.augurEdge.ready).predict(records),
+  predictTensors: async (arrays) => (await window.augurEdge.ready).predictTensors(arrays),
   parseCSV: async (text) => parseCSV((await window.augurEdge.ready).manifest, text),
 };
 window.augurEdge.ready = main().catch((error) => {

@@ -1,0 +1,36 @@
+"""A small model that takes tensors, not records (no columns in its signature)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from augur.registry import ModelVersion, Registry
+from augur.signature import Signature
+
+
+def register_tensor_model(registry: Registry, name: str = "dense") -> ModelVersion:
+    """``y = relu(x @ W + b)`` with x FP32 ``[-1, 3]``, and ``k`` INT64 ``[-1, 1]`` added."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.normal(size=(3, 4)).astype(np.float32), "W")
+    b = numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "b")
+    nodes = [
+        helper.make_node("MatMul", ["x", "W"], ["xw"]),
+        helper.make_node("Add", ["xw", "b"], ["z"]),
+        helper.make_node("Relu", ["z"], ["r"]),
+        helper.make_node("Cast", ["k"], ["kf"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["r", "kf"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "dense",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3]),
+         helper.make_tensor_value_info("k", TensorProto.INT64, ["n", 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
+        initializer=[w, b])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    sig = Signature.from_onnx(model)
+    return registry.register(name, model.SerializeToString(), sig)
