@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from serving_load import LoadResult, grpc_frame, h2load_path, run_load
-from serving_models import heavy_body, prepare_models
+from serving_models import prepare_models
 from serving_targets import (
     IRIS_ROW,
     V2_IRIS,
@@ -162,6 +162,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2 s runs")
     parser.add_argument("--only", default="", help="comma-separated target keys to run "
                         "(ceiling,augur,textbook_onnx,textbook_sklearn,mlserver,heavy)")
+    parser.add_argument("--heavy", choices=["mlp", "minilm"], default="mlp",
+                        help="the model of the batching comparison (minilm: export takes "
+                        "about a minute)")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup = 2.0, 1.0
@@ -176,7 +179,7 @@ def main() -> int:
     results: Results = {}
     with tempfile.TemporaryDirectory(prefix="augur-serving-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        models = prepare_models(tmp)
+        models = prepare_models(tmp, args.heavy)
         print(f"models ready: iris forest, heavy model {models.heavy_note}", flush=True)
         peer_env = {"PEER_SKLEARN_MODEL": str(models.peer_dir / "model.joblib"),
                     "PEER_ONNX_MODEL": str(models.peer_dir / "iris.onnx")}
@@ -211,7 +214,7 @@ def main() -> int:
                                                models.config(batching), ["heavy"])
                 measure(f"heavy model (batching {state})", target, {
                     f"heavy (batching {state})": Endpoint(
-                        f"http://127.0.0.1:{http}/v2/models/heavy/infer", heavy_body())},
+                        f"http://127.0.0.1:{http}/v2/models/heavy/infer", models.heavy_body)},
                     [16], args, results, tmp)
         if want("textbook_onnx"):
             target, port = uvicorn_peer("textbook onnx", "textbook_onnx", peer_env)
