@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from edge_test_models import register_tensor_model
+from edge_support import register_tensor_model, require_chromium
 
 from augur.edge import EdgeBrowser, EdgeHost, EdgePage, export_bundle
 from augur.edge.parity import compare_outputs, records_of
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[EdgeBrowser]:
+    require_chromium()
     with EdgeBrowser() as b:
         yield b
 

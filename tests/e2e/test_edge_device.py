@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from edge_test_models import register_tensor_model
+from edge_support import register_tensor_model, require_chromium
 
 from augur.cli.app import main
 from augur.edge import export_bundle
@@ -135,6 +135,7 @@ def test_parity_commands(examples_registry: Registry, rows_csv: Path,
     report = json.loads(out)
     assert report["passed"] is True and report["rows"] == 80 and report["target"] == "device"
     assert report["max_diff"] <= 1e-5 and report["ref"] == "diabetes:1"
+    require_chromium()
     web = augur(examples_registry.home, "edge", "parity", "diabetes@production", "--data",
                 str(rows_csv), "--rows", "30")
     assert web.returncode == 0, web.stderr

@@ -1,11 +1,26 @@
-"""A small model that takes tensors, not records (no columns in its signature)."""
+"""Support for the edge end-to-end tests: Chromium's presence, a tensor-input model."""
 
 from __future__ import annotations
 
-import numpy as np
+import os
 
+import numpy as np
+import pytest
+
+from augur.edge.browser import chromium_path
+from augur.errors import ConfigError
 from augur.registry import ModelVersion, Registry
 from augur.signature import Signature
+
+
+def require_chromium() -> None:
+    """Skip without Chromium, or fail under ``AUGUR_REQUIRE_SERVICES=1`` (CI)."""
+    try:
+        chromium_path()
+    except ConfigError as exc:
+        if os.environ.get("AUGUR_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{exc} and AUGUR_REQUIRE_SERVICES=1")
+        pytest.skip(str(exc))
 
 
 def register_tensor_model(registry: Registry, name: str = "dense") -> ModelVersion:
