@@ -2,24 +2,28 @@
 
 Features of a view that share a resolution share one *bucket layout*: a bucket
 (all accepted events of one entity whose time falls in one resolution step) is a
-plain list whose slot 0 counts events and whose other slots each hold one partial
-aggregate (fixed-point sum and count, min, max, last, distinct set). Updating a
-bucket costs a handful of list operations per event; a window's value merges the
-buckets it covers, so sliding windows never rescan events.
+flat list: slot 0 counts events, and each partial aggregate takes one slot (min,
+max, last, distinct set) or two (fixed-point sum, count of values). Updating a
+bucket costs a few list operations per event; a window's value merges the buckets
+it covers, or, for count/sum/mean at the newest time, reads a running total that
+buckets leave by subtraction.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from augur.features.definitions import Aggregation
-from augur.features.exact import finish_mean, finish_sum, quantize, scale_of
+from augur.features.exact import finish_mean, finish_sum, scale_of
 
 # Slot codes.
 SUM, MIN, MAX, LAST, DISTINCT = 1, 2, 3, 4, 5
 _CODE_OF = {"sum": SUM, "mean": SUM, "min": MIN, "max": MAX, "last": LAST,
             "distinct_count": DISTINCT}
+RUNNING_FUNCTIONS = ("count", "sum", "mean")
 
 Bucket = list[Any]
 
@@ -48,6 +52,7 @@ class BucketLayout:
         self.ops: list[SlotOp] = []
         self.slot_of: dict[str, int] = {}
         keys: dict[tuple[Any, ...], int] = {}
+        width = 1
         for f in features:
             if f.function == "count":
                 self.slot_of[f.name] = 0
@@ -55,101 +60,137 @@ class BucketLayout:
             code = _CODE_OF[f.function]
             key = (code, f.column, f.precision if code == SUM else None)
             if key not in keys:
-                keys[key] = len(self.ops) + 1
-                self.ops.append(SlotOp(code, keys[key], str(f.column), scale_of(f.precision)))
+                keys[key] = width
+                self.ops.append(SlotOp(code, width, str(f.column), scale_of(f.precision)))
+                width += 2 if code == SUM else 1
             self.slot_of[f.name] = keys[key]
+        self._template: Bucket = [0] * width
+        for op in self.ops:
+            if op.code in (MIN, MAX, LAST):
+                self._template[op.slot] = None
+        self._sets = [op.slot for op in self.ops if op.code == DISTINCT]
+        self._plan = [(op.code, op.slot, op.column, op.scale) for op in self.ops]
+        self.sum_ops = [(op.slot, op.column, op.scale) for op in self.ops if op.code == SUM]
         sizes = {f.window.size_ms // resolution_ms for f in features if f.window.kind != "lifetime"}
         self.spans = sorted(sizes)  # window lengths in buckets, for expiry
         self.keep = max(sizes, default=1)  # buckets kept behind the watermark's bucket
         self.has_lifetime = any(f.window.kind == "lifetime" for f in features)
+        self.running = {f.name for f in features
+                        if f.function in RUNNING_FUNCTIONS and f.window.kind != "lifetime"}
 
     def new_bucket(self) -> Bucket:
         """An empty bucket."""
-        bucket: Bucket = [0]
-        for op in self.ops:
-            bucket.append([0, 0] if op.code == SUM else set() if op.code == DISTINCT else None)
+        bucket = self._template.copy()
+        for s in self._sets:
+            bucket[s] = set()
         return bucket
 
     def add(self, bucket: Bucket, event: dict[str, Any], t: int, event_id: str) -> None:
         """Add one accepted event to ``bucket``."""
         bucket[0] += 1
-        for op in self.ops:
-            v = event.get(op.column)
+        floor = math.floor
+        for code, s, column, scale in self._plan:
+            v = event.get(column)
             if v is None:
                 continue
-            code = op.code
             if code == SUM:
-                acc = bucket[op.slot]
-                acc[0] += quantize(v, op.scale)
-                acc[1] += 1
+                bucket[s] += floor(v * scale + 0.5)
+                bucket[s + 1] += 1
             elif code == MIN:
-                cur = bucket[op.slot]
+                cur = bucket[s]
                 if cur is None or v < cur:
-                    bucket[op.slot] = v
+                    bucket[s] = v
             elif code == MAX:
-                cur = bucket[op.slot]
+                cur = bucket[s]
                 if cur is None or v > cur:
-                    bucket[op.slot] = v
+                    bucket[s] = v
             elif code == LAST:
-                cur = bucket[op.slot]
+                cur = bucket[s]
                 if cur is None or (t, event_id) > (cur[0], cur[1]):
-                    bucket[op.slot] = (t, event_id, v)
+                    bucket[s] = (t, event_id, v)
             else:
-                bucket[op.slot].add(v)
+                bucket[s].add(v)
+
+    def add_running(self, total: Bucket, event: dict[str, Any]) -> None:
+        """Add one event to a running total (count and fixed-point sums only)."""
+        total[0] += 1
+        for s, column, scale in self.sum_ops:
+            v = event.get(column)
+            if v is not None:
+                total[s] += math.floor(v * scale + 0.5)
+                total[s + 1] += 1
+
+    def merge_running(self, total: Bucket, other: Bucket, sign: int = 1) -> None:
+        """Add (``sign=1``) or remove (``sign=-1``) a bucket's count and sums from a total."""
+        total[0] += sign * other[0]
+        for s, _column, _scale in self.sum_ops:
+            total[s] += sign * other[s]
+            total[s + 1] += sign * other[s + 1]
 
     def merge(self, into: Bucket, other: Bucket) -> None:
         """Fold ``other`` into ``into``."""
         into[0] += other[0]
-        for op in self.ops:
-            s, o = op.slot, other[op.slot]
-            if op.code == SUM:
-                into[s][0] += o[0]
-                into[s][1] += o[1]
-            elif op.code == DISTINCT:
+        for code, s, _column, _scale in self._plan:
+            o = other[s]
+            if code == SUM:
+                into[s] += o
+                into[s + 1] += other[s + 1]
+            elif code == DISTINCT:
                 into[s] |= o
             elif o is None:
                 continue
             elif into[s] is None:
                 into[s] = o
-            elif op.code == MIN:
+            elif code == MIN:
                 into[s] = min(into[s], o)
-            elif op.code == MAX:
+            elif code == MAX:
                 into[s] = max(into[s], o)
             elif (o[0], o[1]) > (into[s][0], into[s][1]):
                 into[s] = o
 
+    def finisher(self, f: Aggregation) -> Callable[[Bucket], Any]:
+        """A function returning feature ``f``'s value from merged buckets (what finish does)."""
+        s = self.slot_of[f.name]
+        scale = scale_of(f.precision)
+        if f.function == "count":
+            return lambda b: b[0]
+        if f.function == "sum":
+            return lambda b: float(b[s]) / scale
+        if f.function == "mean":
+            return lambda b: (float(b[s]) / float(b[s + 1])) / scale if b[s + 1] else None
+        return lambda b: self.finish(f, b)
+
     def finish(self, f: Aggregation, merged: Bucket) -> Any:
         """Return feature ``f``'s value from the merged buckets of its window."""
-        slot = self.slot_of[f.name]
+        s = self.slot_of[f.name]
         if f.function == "count":
             return int(merged[0])
-        acc = merged[slot]
         if f.function == "sum":
-            return finish_sum(acc[0], scale_of(f.precision))
+            return finish_sum(merged[s], scale_of(f.precision))
         if f.function == "mean":
-            return finish_mean(acc[0], acc[1], scale_of(f.precision)) if acc[1] else None
+            n = merged[s + 1]
+            return finish_mean(merged[s], n, scale_of(f.precision)) if n else None
         if f.function == "distinct_count":
-            return len(acc)
+            return len(merged[s])
         if f.function == "last":
-            return None if acc is None else acc[2]
-        return acc
+            return None if merged[s] is None else merged[s][2]
+        return merged[s]
 
     def encode(self, bucket: Bucket) -> list[Any]:
         """A JSON-able copy of ``bucket`` (for snapshots)."""
-        out: list[Any] = [bucket[0]]
-        for op in self.ops:
-            v = bucket[op.slot]
-            out.append(list(v) if op.code in (DISTINCT, LAST) and v is not None else v)
+        out = list(bucket)
+        for code, s, _column, _scale in self._plan:
+            if code in (DISTINCT, LAST) and out[s] is not None:
+                out[s] = list(out[s])
         return out
 
     def decode(self, data: list[Any]) -> Bucket:
         """The bucket :meth:`encode` described."""
-        bucket: Bucket = [int(data[0])]
-        for op in self.ops:
-            v = data[op.slot]
-            if op.code == DISTINCT:
-                v = set(v)
-            elif op.code == LAST and v is not None:
-                v = (int(v[0]), str(v[1]), v[2])
-            bucket.append(v)
+        bucket: Bucket = list(data)
+        for code, s, _column, _scale in self._plan:
+            if code == DISTINCT:
+                bucket[s] = set(bucket[s])
+            elif code == LAST and bucket[s] is not None:
+                v = bucket[s]
+                bucket[s] = (int(v[0]), str(v[1]), v[2])
         return bucket

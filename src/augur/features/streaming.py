@@ -9,8 +9,10 @@ snapshot so a worker can persist it atomically with its stream position.
 
 from __future__ import annotations
 
+import bisect
 import heapq
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ from augur.features.clock import to_millis
 from augur.features.definitions import FeatureView
 
 _SWEEP_EVERY = 65536  # events between sweeps of the dedup set
+_RUNNING, _LIFETIME, _MERGED = 1, 2, 3
 
 
 @dataclass
@@ -51,12 +54,26 @@ class StreamingEngine:
         src = view.source
         self._key, self._time, self._id = view.entity.key, src.time_column, src.id_column
         self._lateness = src.lateness_ms
+        self._numeric = [c for c, kind in src.schema.items() if kind in ("float", "int")
+                         and any(f.column == c and f.function in ("sum", "mean", "min", "max")
+                                 for f in view.features)]
         by_res: dict[int, list[Any]] = {}
         for f in view.features:
             by_res.setdefault(f.window.resolution_ms, []).append(f)
         self.layouts = [BucketLayout(r, fs) for r, fs in sorted(by_res.items())]
         self._state: list[dict[str, dict[int, Bucket]]] = [{} for _ in self.layouts]
+        self._readers: list[tuple[int, str, int, int, Callable[[Bucket], Any]]] = []
+        for f in view.features:
+            i = next(j for j, lay in enumerate(self.layouts) if f in lay.features)
+            lay = self.layouts[i]
+            mode = _LIFETIME if f.window.kind == "lifetime" else (
+                _RUNNING if f.name in lay.running else _MERGED)
+            self._readers.append((i, f.name, mode, f.window.size_ms // lay.resolution_ms,
+                                  lay.finisher(f)))
         self._base: list[dict[str, Bucket]] = [{} for _ in self.layouts]
+        # Derived, not snapshotted: running totals at the newest time, rebuilt lazily.
+        self._run: list[dict[str, dict[int, list[Any]]]] = [{} for _ in self.layouts]
+        self._life: list[dict[str, Bucket]] = [{} for _ in self.layouts]
         self._expiry: list[tuple[int, str]] = []
         self._dirty: set[str] = set()
         self._seen: dict[str, int] = {}
@@ -86,6 +103,11 @@ class StreamingEngine:
         if key is None or event_id is None:
             self.stats.invalid += 1
             return "invalid"
+        for column in self._numeric:
+            v = event.get(column)
+            if v is not None and type(v) is not float and not isinstance(v, float | int):
+                self.stats.invalid += 1
+                return "invalid"
         key, event_id = str(key), str(event_id)
         if event_id in self._seen:
             self.stats.duplicates += 1
@@ -98,17 +120,34 @@ class StreamingEngine:
         if m is None or t > m:
             self.max_time = t
         data = event if isinstance(event, dict) else dict(event)
-        for layout, state in zip(self.layouts, self._state, strict=True):
+        for i, layout in enumerate(self.layouts):
+            state = self._state[i]
             buckets = state.get(key)
             if buckets is None:
                 buckets = state[key] = {}
-            b = t // layout.resolution_ms
+            res = layout.resolution_ms
+            b = t // res
             bucket = buckets.get(b)
+            new = bucket is None
             if bucket is None:
                 bucket = buckets[b] = layout.new_bucket()
                 for span in layout.spans:
-                    heapq.heappush(self._expiry, ((b + span) * layout.resolution_ms, key))
+                    heapq.heappush(self._expiry, ((b + span) * res, key))
             layout.add(bucket, data, t, event_id)
+            runs = self._run[i].get(key)
+            if runs:
+                for r in runs.values():
+                    if b >= r[0]:
+                        layout.add_running(r[1], data)
+                        if new:
+                            ids = r[2]
+                            if not ids or b > ids[-1]:
+                                ids.append(b)
+                            else:
+                                bisect.insort(ids, b)
+            life = self._life[i].get(key)
+            if life is not None:
+                layout.add(life, data, t, event_id)
         self._dirty.add(key)
         self.stats.accepted += 1
         self._since_sweep += 1
@@ -131,10 +170,14 @@ class StreamingEngine:
         w = self.watermark
         if w is None:
             return
-        for layout, state, base in zip(self.layouts, self._state, self._base, strict=True):
+        top = (self.max_time or 0)
+        for i, (layout, state, base) in enumerate(zip(self.layouts, self._state, self._base,
+                                                      strict=True)):
             buckets = state.get(key)
             if not buckets:
                 continue
+            for n in list(self._run[i].get(key, {})):  # running totals must not hold dropped buckets
+                self._running(i, key, n, top // layout.resolution_ms + 1 - n, buckets)
             floor_b = w // layout.resolution_ms + 1 - layout.keep
             old = [b for b in buckets if b < floor_b]
             for b in old:
@@ -182,6 +225,67 @@ class StreamingEngine:
                 out[f.name] = layout.finish(f, merged)
         return {f.name: out[f.name] for f in self.view.features}
 
+    def _running(self, i: int, key: str, n: int, lo: int, buckets: dict[int, Bucket]) -> Bucket:
+        """The count/sum total of buckets ``>= lo`` of ``key`` in layout ``i`` (window of n).
+
+        A running total is ``[lo, total, ids]``: the buckets in it are ``ids`` (a sorted
+        deque), so moving ``lo`` forward pops and subtracts exactly the buckets that left.
+        """
+        layout = self.layouts[i]
+        runs = self._run[i].setdefault(key, {})
+        r = runs.get(n)
+        if r is None:
+            total = layout.new_bucket()
+            ids = deque(sorted(b for b in buckets if b >= lo))
+            for b in ids:
+                layout.merge_running(total, buckets[b])
+            runs[n] = [lo, total, ids]
+            return total
+        if lo > r[0]:
+            total, ids = r[1], r[2]
+            while ids and ids[0] < lo:
+                layout.merge_running(total, buckets[ids.popleft()], -1)
+            r[0] = lo
+        return r[1]
+
+    def _current(self, key: str, m: int) -> dict[str, Any]:
+        """Every feature of ``key`` at the newest time ``m``, from running totals where possible."""
+        out: dict[str, Any] = {}
+        totals: dict[tuple[int, int], Bucket] = {}
+        for i, name, mode, n, finish in self._readers:
+            layout = self.layouts[i]
+            if mode == _RUNNING:
+                total = totals.get((i, n))
+                if total is None:
+                    runs = self._run[i].get(key)
+                    r = runs.get(n) if runs else None
+                    lo = m // layout.resolution_ms + 1 - n
+                    if r is not None and lo <= r[0]:
+                        total = r[1]
+                    else:
+                        total = self._running(i, key, n, lo, self._state[i].get(key, {}))
+                    totals[(i, n)] = total
+                out[name] = finish(total)
+            elif mode == _LIFETIME:
+                life = self._life[i].get(key)
+                if life is None:
+                    life = layout.new_bucket()
+                    if key in self._base[i]:
+                        layout.merge(life, self._base[i][key])
+                    for bucket in self._state[i].get(key, {}).values():
+                        layout.merge(life, bucket)
+                    self._life[i][key] = life
+                out[name] = finish(life)
+            else:
+                top = m // layout.resolution_ms
+                lo = top + 1 - n
+                merged = layout.new_bucket()
+                for b, bucket in self._state[i].get(key, {}).items():
+                    if lo <= b <= top:
+                        layout.merge(merged, bucket)
+                out[name] = finish(merged)
+        return out
+
     def take_changes(self) -> tuple[int | None, dict[str, dict[str, Any]]]:
         """Return ``(time, {key: values})`` for entities whose values changed; reset.
 
@@ -195,8 +299,7 @@ class StreamingEngine:
             self._dirty.add(heapq.heappop(self._expiry)[1])
         changed = {}
         for key in self._dirty:
-            self._prune(key)
-            changed[key] = self.value_at(key, m)
+            changed[key] = self._current(key, m)
         self._dirty = set()
         return m, changed
 
@@ -230,6 +333,8 @@ class StreamingEngine:
             self._expiry = [(int(t), str(k)) for t, k in doc["expiry"]]
             heapq.heapify(self._expiry)
             self._dirty = set(doc["dirty"])
+            self._run = [{} for _ in self.layouts]
+            self._life = [{} for _ in self.layouts]
             for i, (lay, part) in enumerate(zip(self.layouts, doc["layouts"], strict=True)):
                 self._state[i] = {k: {int(b): lay.decode(v) for b, v in bs}
                                   for k, bs in part["buckets"].items()}

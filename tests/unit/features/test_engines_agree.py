@@ -79,6 +79,10 @@ def _same(a: Any, b: Any) -> bool:
     return type(a)(b) == a if b is not None else False
 
 
+def _all_same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams())
 def test_streaming_equals_batch_at_every_query_time(events: list[dict[str, Any]]) -> None:
@@ -100,6 +104,11 @@ def test_streaming_equals_batch_at_every_query_time(events: list[dict[str, Any]]
         if new and (w is None or e["event_time"] >= w):
             answer_until(max(engine.max_time or e["event_time"], e["event_time"]) - LATENESS)
         engine.process_one(e)
+        # The online path (running totals at the newest time) equals the bucket merge.
+        at, changed = engine.take_changes()
+        for key, online in changed.items():
+            assert at is not None
+            assert online == engine.value_at(key, at) or _all_same(online, engine.value_at(key, at))
     answer_until(math.inf)
     m = engine.max_time
     assert m is not None

@@ -1,0 +1,238 @@
+"""Benchmark of augur.features: streaming throughput, freshness, online fetch, training sets.
+
+Prints one side-by-side table with each figure, its target (or peer) and the ratio.
+
+    .venv/bin/python benchmarks/features_bench.py                # full run (10 M events)
+    .venv/bin/python benchmarks/features_bench.py --events 1000000 --quick
+
+Needs Redis at $AUGUR_TEST_REDIS (default redis://127.0.0.1:6379/0) for the freshness
+and fetch sections. The streaming engine is pinned to one core; the freshness worker
+runs in a subprocess on another core than the publisher.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import redis
+
+from augur.features import (
+    Aggregation,
+    BatchEngine,
+    Entity,
+    EventSource,
+    FeatureView,
+    OnlineFeatureService,
+    RedisOnlineStore,
+    StreamingEngine,
+    Window,
+)
+from augur.streaming import RedisStreamTransport
+
+REDIS_URL = os.environ.get("AUGUR_TEST_REDIS", "redis://127.0.0.1:6379/0")
+START = 1_767_225_600_000
+
+DEFS = '''
+from datetime import timedelta
+from augur.features import Aggregation, Entity, EventSource, FeatureView, Window
+src = EventSource("bench", {"value": "float"}, allowed_lateness=timedelta(seconds=5))
+bench = FeatureView("bench", Entity("e", "entity"), src, (
+    Aggregation("n_10m", "count", Window.sliding(timedelta(minutes=10))),
+    Aggregation("mean_10m", "mean", Window.sliding(timedelta(minutes=10)), column="value"),
+))
+'''
+
+
+def view() -> FeatureView:
+    src = EventSource("bench", {"value": "float"}, allowed_lateness=timedelta(seconds=5))
+    w = Window.sliding(timedelta(minutes=10))
+    return FeatureView("bench", Entity("e", "entity"), src, (
+        Aggregation("n_10m", "count", w), Aggregation("mean_10m", "mean", w, column="value")))
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q))
+
+
+def bench_stream(n: int, core: int) -> float:
+    """Events/s of the streaming engine (sliding count + mean) on one core."""
+    os.sched_setaffinity(0, {core})
+    rng = np.random.default_rng(0)
+    times = START + np.cumsum(rng.integers(0, 3, n))
+    keys = rng.integers(0, 10_000, n)
+    vals = rng.uniform(0, 100, n).round(2)
+    events = [{"entity": f"k{k}", "event_time": int(t), "event_id": f"i{i}", "value": float(v)}
+              for i, (k, t, v) in enumerate(zip(keys, times, vals, strict=True))]
+    engine = StreamingEngine(view())
+    start = time.perf_counter()
+    for i in range(0, n, 1000):  # batches, as the worker hands them over
+        engine.process(events[i:i + 1000])
+        engine.take_changes()
+    elapsed = time.perf_counter() - start
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return n / elapsed
+
+
+def bench_freshness(samples: int) -> tuple[float, float]:
+    """p50/p99 ms from XADD to the value being readable from the Redis online store."""
+    name = f"augur-bench-{uuid.uuid4().hex[:8]}"
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "defs.py").write_text(DEFS)
+    cores = sorted(os.sched_getaffinity(0))
+    worker_core, me = cores[-1], cores[0]
+    cmd = ["taskset", "-c", str(worker_core), sys.executable, "-c",
+           "from augur.cli import main; raise SystemExit(main())", "features", "worker",
+           "-d", str(tmp / "defs.py"), "--view", "bench", "--transport", REDIS_URL,
+           "--stream", name, "--store", f"{REDIS_URL}?namespace={name}",
+           "--checkpoint-interval", "1", "--batch-size", "500"]
+    proc = subprocess.Popen(cmd)
+    os.sched_setaffinity(0, {me})
+    client = redis.Redis.from_url(REDIS_URL)
+    store = RedisOnlineStore(client, namespace=name)
+    transport = RedisStreamTransport(REDIS_URL, name)
+    lat: list[float] = []
+    loop = asyncio.new_event_loop()
+    try:
+        t = START
+        for i in range(samples + 20):
+            t += 50
+            event = {"entity": "k1", "event_time": t, "event_id": f"f{i}", "value": 1.0}
+            sent = time.perf_counter()
+            loop.run_until_complete(transport.publish([event]))
+            deadline = sent + 10
+            while time.perf_counter() < deadline:
+                et = client.hget(f"{name}:bench:k1", "__et")
+                if et is not None and int(et) >= t:
+                    break
+            if i >= 20:  # the first ones include the worker's start-up
+                lat.append((time.perf_counter() - sent) * 1000)
+            time.sleep(0.002)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        loop.run_until_complete(transport.close())
+        loop.close()
+        client.delete(name)
+        store.drop_namespace()
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return pct(lat, 50), pct(lat, 99)
+
+
+def bench_fetch(reps: int) -> dict[str, tuple[float, float]]:
+    """p50/p99 ms of online fetches through augur and through bare redis-py."""
+    name = f"augur-bench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(REDIS_URL)
+    store = RedisOnlineStore(client, namespace=name)
+    service = OnlineFeatureService(store)
+    store.write("wide", {"k0": {f"f{i}": float(i) * 1.5 for i in range(50)}}, START)
+    for v in ("v0", "v1", "v2"):
+        store.write(v, {f"k{j}": {f"f{i}": float(i) for i in range(10)} for j in range(10)}, START)
+    keys10 = [f"k{j}" for j in range(10)]
+
+    def timed(fn: Any) -> tuple[float, float]:
+        for _ in range(200):
+            fn()
+        xs = []
+        for _ in range(reps):
+            s = time.perf_counter_ns()
+            fn()
+            xs.append((time.perf_counter_ns() - s) / 1e6)
+        return pct(xs, 50), pct(xs, 99)
+
+    def bare_many() -> Any:
+        with client.pipeline(transaction=False) as pipe:
+            for v in ("v0", "v1", "v2"):
+                for k in keys10:
+                    pipe.hgetall(f"{name}:{v}:{k}")
+            return pipe.execute()
+
+    out = {
+        "augur 1x50": timed(lambda: service.get("wide", ["k0"])),
+        "redis-py HGETALL 1x50": timed(lambda: client.hgetall(f"{name}:wide:k0")),
+        "augur 3 views x 10": timed(lambda: service.get_many([(v, keys10)
+                                                             for v in ("v0", "v1", "v2")])),
+        "redis-py pipeline 3x10": timed(bare_many),
+    }
+    assert service.get("wide", ["k0"])[0] == {f"f{i}": float(i) * 1.5 for i in range(50)}
+    store.drop_namespace()
+    return out
+
+
+def bench_training_set(n_events: int, n_labels: int) -> tuple[float, float]:
+    """Seconds to write the history and to build the point-in-time training set."""
+    tmp = Path(tempfile.mkdtemp())
+    rng = np.random.default_rng(1)
+    s = time.perf_counter()
+    entities = 100_000
+    span = 30 * 86_400_000
+    t = np.sort(rng.integers(START, START + span, n_events))
+    pd.DataFrame({"entity": rng.integers(0, entities, n_events), "event_time": t,
+                  "event_id": np.arange(n_events), "arrival": np.arange(n_events),
+                  "value": rng.uniform(0, 100, n_events).round(2)}).to_parquet(
+        tmp / "events.parquet", index=False)
+    pd.DataFrame({"entity": rng.integers(0, entities, n_labels),
+                  "event_time": rng.integers(START, START + span, n_labels),
+                  "label": rng.uniform(0, 1, n_labels)}).to_parquet(tmp / "labels.parquet",
+                                                                     index=False)
+    written = time.perf_counter() - s
+    s = time.perf_counter()
+    table = BatchEngine().training_set(str(tmp / "labels.parquet"), [view()],
+                                       sources={"bench": str(tmp / "events.parquet")})
+    took = time.perf_counter() - s
+    assert len(table) == n_labels
+    return written, took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000, help="training-set events")
+    parser.add_argument("--labels", type=int, default=100_000, help="training-set label rows")
+    parser.add_argument("--stream-events", type=int, default=500_000)
+    parser.add_argument("--quick", action="store_true", help="fewer samples")
+    args = parser.parse_args()
+    reps = 1000 if args.quick else 5000
+    print(f"load before: {os.getloadavg()}")
+    rows: list[tuple[str, str, str, str]] = []
+    eps = bench_stream(args.stream_events, core=sorted(os.sched_getaffinity(0))[0])
+    rows.append(("streaming engine, sliding count+mean (1 core)", f"{eps:,.0f} ev/s",
+                 ">= 100,000 ev/s", f"{eps / 100_000:.2f}x target"))
+    p50, p99 = bench_freshness(100 if args.quick else 300)
+    rows.append(("freshness Redis Streams -> Redis store", f"p50 {p50:.1f} / p99 {p99:.1f} ms",
+                 "p99 < 100 ms", f"{p99 / 100:.2f} of budget"))
+    fetch = bench_fetch(reps)
+    a, b = fetch["augur 1x50"], fetch["redis-py HGETALL 1x50"]
+    rows.append(("fetch 1 entity x 50 features (augur)", f"p50 {a[0]:.3f} / p99 {a[1]:.3f} ms",
+                 "p99 < 0.5 ms", f"{a[1] / 0.5:.2f} of budget; {a[1] / b[1]:.2f}x bare"))
+    rows.append(("  bare redis-py HGETALL, same 50 values", f"p50 {b[0]:.3f} / p99 {b[1]:.3f} ms",
+                 "(peer)", ""))
+    a, b = fetch["augur 3 views x 10"], fetch["redis-py pipeline 3x10"]
+    rows.append(("fetch 3 views x 10 entities (augur)", f"p50 {a[0]:.3f} / p99 {a[1]:.3f} ms",
+                 "p99 < 2 ms", f"{a[1] / 2:.2f} of budget; {a[1] / b[1]:.2f}x bare"))
+    rows.append(("  bare redis-py pipeline of 30 HGETALL", f"p50 {b[0]:.3f} / p99 {b[1]:.3f} ms",
+                 "(peer)", ""))
+    written, took = bench_training_set(args.events, args.labels)
+    rows.append((f"training set {args.events:,} events x {args.labels:,} labels",
+                 f"{took:.1f} s", "(no target)", f"{args.events / took:,.0f} events/s"))
+    print(f"load after: {os.getloadavg()} (history written in {written:.1f} s)")
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    head = ("measure", "augur", "target / peer", "ratio")
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
