@@ -19,6 +19,7 @@ from edge_support import register_tensor_model, require_chromium
 
 from augur.edge import EdgeBrowser, EdgeHost, EdgePage, export_bundle
 from augur.edge.parity import compare_outputs, records_of
+from augur.errors import InvalidInput
 from augur.examples import diabetes_frame, iris_frame
 from augur.registry import Registry
 from augur.runtime import load
@@ -120,9 +121,9 @@ def test_bad_input_is_reported_not_predicted(browser: EdgeBrowser, host: EdgeHos
     page.wait_ready()
     record = records_for("diabetes")[1]
     del record["s3"]
-    with pytest.raises(Exception, match="record 0 is missing column 's3'"):
+    with pytest.raises(InvalidInput, match="record 0 is missing column 's3'"):
         page.predict([record])
-    with pytest.raises(Exception, match="column 'sex': expected a string"):
+    with pytest.raises(InvalidInput, match="column 'sex': expected a string"):
         page.predict([{**records_for("diabetes")[1], "sex": 1}])
     page.page.fill("#csv", "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6\n0.1,male,abc,0,0,0,0,0,0,0\n")
     page.page.click("#predict-csv")
@@ -218,11 +219,11 @@ def test_tensor_model_page(browser: EdgeBrowser, registry: Registry) -> None:
             {k: np.asarray(v) for k, v in arrays.items()})
         assert compare_outputs(want, {"y": result["outputs"]["y"]["data"]}, None).max_diff <= 1e-5
         assert result["outputs"]["y"]["dims"] == [3, 4]
-        with pytest.raises(Exception, match=r"input 'x': dimension 1 must be 3"):
+        with pytest.raises(InvalidInput, match=r"input 'x': dimension 1 must be 3"):
             page.predict_tensors({"x": [[1.0, 2.0]], "k": [[1]]})
-        with pytest.raises(Exception, match="ragged"):
+        with pytest.raises(InvalidInput, match="ragged"):
             page.predict_tensors({"x": [[1.0, 2.0, 3.0], [1.0]], "k": [[1], [2]]})
-        with pytest.raises(Exception, match="missing input 'k'"):
+        with pytest.raises(InvalidInput, match="missing input 'k'"):
             page.predict_tensors({"x": arrays["x"]})
         p = page.page
         assert p.inner_text("#csv-title") == "Tensors (JSON)"

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from augur.errors import ConfigError, ModelNotReady
+from augur.errors import ConfigError, InvalidInput, ModelNotReady
 
 CHROMIUM_ENV = "AUGUR_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -79,21 +79,34 @@ class EdgePage:
                                 f"console: {self.console[-5:]}") from exc
         return info
 
-    def predict(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Predict ``records`` in the page; returns ``{outputs, rows, seconds, runSeconds}``."""
-        result: dict[str, Any] = self.page.evaluate(
-            "async (records) => { const r = await window.augurEdge.predict(records);"
-            " return {outputs: r.outputs, seconds: r.seconds, runSeconds: r.runSeconds}; }",
-            list(records))
+    def _call(self, method: str, arg: Any) -> dict[str, Any]:
+        from playwright.sync_api import Error as PlaywrightError
+
+        script = (f"async (arg) => {{ const r = await window.augurEdge.{method}(arg);"
+                  " return {outputs: r.outputs, seconds: r.seconds, runSeconds: r.runSeconds}; }")
+        try:
+            result: dict[str, Any] = self.page.evaluate(script, arg)
+        except PlaywrightError as exc:
+            # The page's own message ("EdgeInputError: column 'sex': ...") is the first line.
+            message = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
+            raise InvalidInput(f"the edge page refused the input: {message}") from exc
         return result
 
+    def predict(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Predict ``records`` in the page; returns ``{outputs, seconds, runSeconds}``.
+
+        Raises:
+            InvalidInput: the page refused the records (the message says why).
+        """
+        return self._call("predict", list(records))
+
     def predict_tensors(self, arrays: Mapping[str, Any]) -> dict[str, Any]:
-        """Predict input name -> nested array in the page (models without columns)."""
-        result: dict[str, Any] = self.page.evaluate(
-            "async (arrays) => { const r = await window.augurEdge.predictTensors(arrays);"
-            " return {outputs: r.outputs, seconds: r.seconds, runSeconds: r.runSeconds}; }",
-            dict(arrays))
-        return result
+        """Predict input name -> nested array in the page (models without columns).
+
+        Raises:
+            InvalidInput: the page refused the arrays (the message says why).
+        """
+        return self._call("predictTensors", dict(arrays))
 
     def time_runs(self, records: Sequence[Mapping[str, Any]], repeats: int,
                   warmup_s: float = 0.0, inner: int = 1) -> list[tuple[float, float]]:

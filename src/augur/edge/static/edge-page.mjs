@@ -107,8 +107,10 @@ async function main() {
     $("csv").placeholder = m.columns.map((c) => c.name).join(",");
   }
   $("model-info").textContent = JSON.stringify({
-    model: m.model.ref, task: m.task, columns: m.columns.length, outputs: m.outputs,
-    backend: model.info.backend, threads: model.info.threads,
+    model: m.model.ref, task: m.task, columns: m.columns.map((c) => `${c.name}: ${c.kind}`),
+    outputs: m.outputs.map((o) => `${o.name}: ${o.datatype} [${o.shape.join(", ")}]`),
+    classes: m.classes.length ? m.classes : undefined, quantized: Boolean(m.quantization),
+    onnxruntimeWeb: (m.runtime || {}).version, backend: model.info.backend, threads: model.info.threads,
     crossOriginIsolated: model.info.crossOriginIsolated, checksumVerified: model.info.verified,
   }, null, 2);
   $("predict-one").disabled = false;
