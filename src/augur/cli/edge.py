@@ -12,7 +12,9 @@ from augur.errors import ConfigError
 from augur.registry import Registry
 
 
-def _backends(text: str) -> tuple[str, ...]:
+def _backends(text: str) -> tuple[str, ...] | None:
+    if text == "auto":
+        return None
     if text == "none":
         return ()
     return tuple(b.strip() for b in text.split(",") if b.strip())
@@ -90,9 +92,10 @@ def register(subs: Any) -> None:
     p.add_argument("--target", choices=("web", "device"), required=True)
     p.add_argument("--out", required=True, help="bundle folder (new, empty, or an old bundle)")
     p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization first")
-    p.add_argument("--runtime", default="wasm", metavar="BACKENDS",
+    p.add_argument("--runtime", default="auto", metavar="BACKENDS",
                    help="onnxruntime-web backends to copy into a web bundle: wasm, "
-                        "wasm,webgpu or none (default: wasm)")
+                        "wasm,webgpu, none, or auto (default: wasm, plus webgpu for models "
+                        "with dense linear algebra)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_export)
 

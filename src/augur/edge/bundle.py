@@ -18,6 +18,7 @@ from typing import Any
 from augur.edge.assets import STATIC_FILES, device_script, render_page, static_bytes
 from augur.edge.formats import (
     check_edge_compatible,
+    preferred_backend,
     quantize_dynamic_int8,
     to_ort_format,
 )
@@ -53,18 +54,25 @@ class EdgeBundle:
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
 
-def web_runtime_entry(backends: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, bytes]]:
+def web_runtime_entry(backends: tuple[str, ...],
+                      prefer: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The manifest's ``runtime`` entry for a web bundle and the runtime files to copy.
+
+    Args:
+        backends: backends whose files to copy (empty: none, the page brings its own).
+        prefer: the backend to use where the browser has it (see
+            :func:`~augur.edge.formats.preferred_backend`).
 
     Raises:
         ConfigError: onnxruntime-web is not installed, or lacks a backend's files.
     """
     if not backends:
-        return {"package": "onnxruntime-web", "base": None, "backends": ["wasm"]}, {}
+        return {"package": "onnxruntime-web", "base": None, "backends": ["wasm"],
+                "prefer": prefer}, {}
     web = find_web_runtime()
     files = {f"{RUNTIME_DIR}/{p.name}": p.read_bytes() for p in web.files(backends)}
     entry = {"package": "onnxruntime-web", "version": web.version,
-             "base": f"{RUNTIME_DIR}/", "backends": list(backends)}
+             "base": f"{RUNTIME_DIR}/", "backends": list(backends), "prefer": prefer}
     return entry, files
 
 
@@ -88,7 +96,7 @@ def _write(out: Path, files: dict[str, bytes]) -> None:
 
 def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
                   quantize: bool = False, registry: Registry | None = None,
-                  backends: tuple[str, ...] = ("wasm",)) -> EdgeBundle:
+                  backends: tuple[str, ...] | None = None) -> EdgeBundle:
     """Export a registered version as an edge bundle.
 
     Args:
@@ -98,7 +106,9 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
         quantize: quantize weights to int8 (dynamic quantization) first.
         registry: where the version lives (default: ``$AUGUR_HOME``).
         backends: onnxruntime-web backends to copy into a web bundle (``wasm``,
-            ``webgpu``); empty to leave the runtime out (then pass ``ortBase`` to ``load``).
+            ``webgpu``); empty to leave the runtime out (then pass ``ortBase`` to
+            ``load``); by default ``wasm``, plus ``webgpu`` for models with dense
+            linear algebra (which the page then runs on the GPU where it can).
 
     Returns:
         The written bundle.
@@ -120,7 +130,10 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
         data, quantization = quantize_dynamic_int8(data)
     files: dict[str, bytes]
     if target == "web":
-        runtime, files = web_runtime_entry(backends)
+        prefer = preferred_backend(data)
+        if backends is None:
+            backends = ("wasm", "webgpu") if prefer == "webgpu" else ("wasm",)
+        runtime, files = web_runtime_entry(backends, prefer)
         model_file = "model.onnx"
         files[model_file] = data
         for name in STATIC_FILES:

@@ -73,6 +73,20 @@ def check_edge_compatible(data: bytes) -> None:
                            "it cannot run on the edge")
 
 
+# Operators that a GPU speeds up; a model without them (trees, scalers, encoders) runs
+# faster on WASM than through WebGPU's CPU fallback.
+GPU_OPS = frozenset({"MatMul", "Gemm", "Conv", "ConvTranspose", "Attention",
+                     "MultiHeadAttention", "Einsum", "MatMulInteger", "LSTM", "GRU"})
+
+
+def preferred_backend(data: bytes) -> str:
+    """``webgpu`` for models with dense linear algebra, else ``wasm``."""
+    import onnx
+
+    ops = {node.op_type for node in _nodes(onnx.load_model_from_string(data).graph)}
+    return "webgpu" if ops & GPU_OPS else "wasm"
+
+
 def _count_ops(data: bytes) -> dict[str, int]:
     import onnx
 

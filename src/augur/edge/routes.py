@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from augur.edge.assets import STATIC_FILES, render_page, static_bytes
-from augur.edge.formats import check_edge_compatible
+from augur.edge.formats import check_edge_compatible, preferred_backend
 from augur.edge.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
 from augur.edge.webruntime import CONTENT_TYPES, WebRuntime, find_web_runtime
 from augur.errors import (
@@ -103,7 +103,8 @@ class EdgeSite:
         data = self.registry.read_artifact(version)  # also checks the artifact's hash
         check_edge_compatible(data)
         runtime = {"package": "onnxruntime-web", "version": self.runtime.version,
-                   "base": RUNTIME_BASE, "backends": self.runtime.backends()}
+                   "base": RUNTIME_BASE, "backends": self.runtime.backends(),
+                   "prefer": preferred_backend(data)}
         body = manifest_bytes(build_manifest(version, target="web", model_file=MODEL_FILE,
                                              files={MODEL_FILE: data}, quantization=None,
                                              runtime=runtime))

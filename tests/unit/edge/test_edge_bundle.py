@@ -26,6 +26,7 @@ def test_web_bundle_is_self_contained(examples_registry: Registry, tmp_path: Pat
             "ort/ort-wasm-simd-threaded.mjs"} <= files
     runtime = bundle.manifest["runtime"]
     assert runtime["base"] == "ort/" and runtime["backends"] == ["wasm"]
+    assert runtime["prefer"] == "wasm"  # a forest gains nothing from a GPU
     assert runtime["version"] == find_web_runtime().version
     assert set(bundle.manifest["checksums"]) == files - {"manifest.json"}
     assert (bundle.path / "model.onnx").read_bytes() == examples_registry.read_artifact(
@@ -87,6 +88,11 @@ def test_quantized_device_bundle_of_a_network(registry: Registry, tmp_path: Path
     agree = float((got["label"] == want["label"]).mean())
     assert agree > 0.9
     assert np.abs(got["probabilities"] - want["probabilities"]).max() < 0.2
+    # Dense layers: the web bundle brings WebGPU too, for browsers that have it.
+    web = export_bundle(version.ref, target="web", out=tmp_path / "web", registry=registry)
+    assert web.manifest["runtime"]["backends"] == ["wasm", "webgpu"]
+    assert web.manifest["runtime"]["prefer"] == "webgpu"
+    assert (web.path / "ort" / "ort.webgpu.min.mjs").is_file()
 
 
 def test_missing_web_runtime_says_how_to_install(tmp_path: Path) -> None:

@@ -178,12 +178,14 @@ async function fetchOk(url, as) {
   return as === "json" ? response.json() : response.arrayBuffer();
 }
 
-async function chooseBackend(wanted, available) {
+// "auto": WebGPU where the browser has an adapter and the model gains from a GPU (the
+// manifest's runtime.prefer), else WASM; trees and encoders run best on WASM anyway.
+async function chooseBackend(wanted, available, prefer) {
   if (wanted !== "auto") {
     if (!available.includes(wanted)) throw new Error(`backend ${wanted} is not in this bundle`);
     return wanted;
   }
-  if (available.includes("webgpu") && globalThis.navigator && navigator.gpu) {
+  if (prefer === "webgpu" && available.includes("webgpu") && globalThis.navigator && navigator.gpu) {
     try {
       if (await navigator.gpu.requestAdapter()) return "webgpu";
     } catch (_) { /* no usable adapter: WASM it is */ }
@@ -266,7 +268,8 @@ export async function load(bundleUrl, options = {}) {
   }
   const runtime = manifest.runtime || {};
   const ortBase = new URL(options.ortBase || runtime.base || "ort/", base);
-  const backend = await chooseBackend(options.backend || "auto", runtime.backends || ["wasm"]);
+  const backend = await chooseBackend(options.backend || "auto", runtime.backends || ["wasm"],
+                                      runtime.prefer || "wasm");
   const ort = await import(new URL(RUNTIME_ENTRY[backend], ortBase).href);
   ort.env.wasm.wasmPaths = ortBase.href;
   const isolated = globalThis.crossOriginIsolated === true;
