@@ -83,7 +83,7 @@ def _all_same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams())
 def test_streaming_equals_batch_at_every_query_time(events: list[dict[str, Any]]) -> None:
     engine = StreamingEngine(VIEW)
