@@ -132,6 +132,18 @@ def test_bad_input_is_reported_not_predicted(browser: EdgeBrowser, host: EdgeHos
     assert "'bmi'" in error.inner_text() and "not a number" in error.inner_text()
 
 
+def test_concurrent_predictions_take_turns(browser: EdgeBrowser, host: EdgeHost,
+                                           examples_registry: Registry) -> None:
+    page = browser.open(host.page_url("iris"))
+    page.wait_ready()
+    records = records_for("iris")
+    labels = page.page.evaluate(
+        "async (records) => (await Promise.all(records.map((r) => window.augurEdge.predict([r]))))"
+        ".map((res) => res.outputs.label.data[0])", records[:60])
+    want = load("iris", registry=examples_registry).predict(records[:60])["label"]
+    assert labels == want.tolist()
+
+
 def test_keeps_predicting_after_the_server_goes_away(browser: EdgeBrowser,
                                                      examples_registry: Registry) -> None:
     own = EdgeHost(examples_registry).start()

@@ -199,6 +199,7 @@ export class EdgeModel {
     this.session = session;
     this.ort = ort;
     this.info = info;
+    this.queue = Promise.resolve();
   }
 
   // Run records through the model. Returns {outputs, rows, seconds, runSeconds}.
@@ -238,7 +239,14 @@ export class EdgeModel {
   }
 
   // Run plain {name: {type, data, dims}} tensors (for models without columns).
-  async runTensors(tensors) {
+  // One session runs one call at a time, so calls wait their turn.
+  runTensors(tensors) {
+    const run = this.queue.then(() => this.runNow(tensors));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  async runNow(tensors) {
     const feeds = {};
     for (const [name, t] of Object.entries(tensors)) {
       feeds[name] = new this.ort.Tensor(t.type, t.data, t.dims);
