@@ -175,7 +175,7 @@ class BatchEngine:
             run = ("SELECT __k, __t, sum(n) OVER w AS n, sum(sq) OVER w AS sq, sum(nn) OVER w AS nn "
                    f"FROM ({per_t}) WINDOW w AS (PARTITION BY __k ORDER BY __t "
                    "ROWS UNBOUNDED PRECEDING)")
-            value = {"count": "coalesce(r.n, 0)",
+            value = {"count": "CAST(coalesce(r.n, 0) AS BIGINT)",
                      "sum": f"coalesce({sql_finish_sum('r.sq', scale)}, 0.0)",
                      "mean": sql_finish_mean("r.sq", "r.nn", scale)}[f.function]
         elif f.function in ("min", "max"):
@@ -192,7 +192,7 @@ class BatchEngine:
                      f"QUALIFY row_number() OVER (PARTITION BY __k, {c} ORDER BY __t) = 1")
             run = (f"SELECT __k, __t, sum(count(*)) OVER (PARTITION BY __k ORDER BY __t "
                    f"ROWS UNBOUNDED PRECEDING) AS n FROM ({first}) GROUP BY __k, __t")
-            value = "coalesce(r.n, 0)"
+            value = "CAST(coalesce(r.n, 0) AS BIGINT)"
         return f"""SELECT l.__rid, {value} AS {alias}
             FROM {labels} l ASOF LEFT JOIN ({run}) r
               ON r.__k = CAST(l.{_q(key)} AS VARCHAR) AND l.__qt >= r.__t"""
