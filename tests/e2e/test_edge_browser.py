@@ -191,6 +191,11 @@ def test_exported_web_bundle_runs_from_any_static_host(browser: EdgeBrowser, tmp
         assert info["crossOriginIsolated"] is False and info["threads"] == 1
         records = records_for("diabetes")[:60]
         assert_matches_server(examples_registry, "diabetes:1", records, page.predict(records))
+        # The bundle's module on its own: predict(records), no load() call needed.
+        direct = page.page.evaluate(
+            "async (records) => { const m = await import('./augur-edge.mjs');"
+            " const r = await m.predict(records); return {outputs: r.outputs}; }", records)
+        assert_matches_server(examples_registry, "diabetes:1", records, direct)
         assert_same_origin(page)
     finally:
         server.should_exit = True

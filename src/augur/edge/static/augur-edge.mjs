@@ -1,9 +1,12 @@
 // augur edge: run an augur bundle in the browser with onnxruntime-web.
 //
-//   import { load } from "./augur-edge.mjs";
-//   const model = await load("./");                 // the folder holding manifest.json
-//   const result = await model.predict([{ sepal_length: 5.1, sepal_width: 3.5, ... }]);
+//   import { predict } from "./augur-edge.mjs";    // inside an exported web bundle
+//   const result = await predict([{ sepal_length: 5.1, sepal_width: 3.5, ... }]);
 //   result.rows[0].label, result.outputs.probabilities.data, result.seconds
+//
+//   import { load } from "/edge/_/static/augur-edge.mjs";   // any bundle, any options
+//   const model = await load("/edge/iris%3A1/bundle/", { backend: "wasm" });
+//   await model.predict(records);
 //
 // Records become tensors exactly as augur's Python runtime builds them: each column
 // goes to the tensor the manifest names, at its index in a shared matrix or as its own
@@ -293,6 +296,18 @@ export async function load(bundleUrl, options = {}) {
     loadSeconds: (performance.now() - started) / 1000,
   };
   return new EdgeModel(manifest, session, ort, info);
+}
+
+let bundled = null;
+
+// Predict with the bundle this module belongs to (the folder holding it and
+// manifest.json), loaded on the first call.
+export async function predict(records, options = {}) {
+  if (bundled === null) {
+    bundled = load(new URL("./", import.meta.url), options);
+    bundled.catch(() => { bundled = null; });  // let a later call retry
+  }
+  return (await bundled).predict(records);
 }
 
 function splitCSVLine(line) {
