@@ -30,9 +30,9 @@ Semantics shared by both engines (the property tests hold them to it):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
-import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any

@@ -246,7 +246,8 @@ class StreamingEngine:
             while ids and ids[0] < lo:
                 layout.merge_running(total, buckets[ids.popleft()], -1)
             r[0] = lo
-        return r[1]
+        result: Bucket = r[1]
+        return result
 
     def _current(self, key: str, m: int) -> dict[str, Any]:
         """Every feature of ``key`` at the newest time ``m``, from running totals where possible."""

@@ -9,6 +9,7 @@ acknowledgement commit everything before it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -50,7 +51,7 @@ class NatsTransport:
                     await js.stream_info(self.stream)
                 except NotFoundError:
                     await js.add_stream(StreamConfig(name=self.stream, subjects=[self.subject]))
-            except (NatsError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, NatsError, OSError) as exc:
                 raise ServiceUnavailable(f"NATS at {self.url}: {exc}") from exc
             self._js = js
         return self._js
@@ -77,10 +78,8 @@ class NatsTransport:
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE if start else DeliverPolicy.ALL,
             opt_start_seq=start + 1 if start else None)
         try:
-            try:
+            with contextlib.suppress(NotFoundError):
                 await js.delete_consumer(self.stream, group)
-            except NotFoundError:
-                pass
             await js.add_consumer(self.stream, config)
             sub = await js.pull_subscribe_bind(durable=group, stream=self.stream)
         except (NatsError, OSError) as exc:
@@ -90,10 +89,8 @@ class NatsTransport:
     async def delete(self) -> None:
         """Delete the stream (tests and tear-down)."""
         js = await self._jetstream()
-        try:
+        with contextlib.suppress(NotFoundError):
             await js.delete_stream(self.stream)
-        except NotFoundError:
-            pass
 
     async def close(self) -> None:
         """Drain and close the connection."""
@@ -123,7 +120,7 @@ class NatsSubscription:
         """Fetch up to ``max_messages``, waiting at most ``timeout`` seconds."""
         try:
             msgs = await self._sub.fetch(batch=max_messages, timeout=max(timeout, 0.001))
-        except (NatsTimeout, asyncio.TimeoutError):
+        except (TimeoutError, NatsTimeout):
             return []
         except (NatsError, OSError) as exc:
             raise ServiceUnavailable(f"NATS at {self._url}: {exc}") from exc
@@ -149,7 +146,5 @@ class NatsSubscription:
 
     async def close(self) -> None:
         """Unsubscribe; unacknowledged messages stay with the durable consumer."""
-        try:
+        with contextlib.suppress(NatsError, OSError):
             await self._sub.unsubscribe()
-        except (NatsError, OSError):
-            pass

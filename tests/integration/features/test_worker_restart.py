@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,6 @@ import redis
 
 from augur.features import OnlineStore, RedisOnlineStore, SQLiteOnlineStore, StreamingEngine
 from augur.features.repo import load_definitions
-from collections.abc import Callable
-
 from augur.streaming import NatsTransport, RedisStreamTransport, Transport
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -112,7 +111,7 @@ def _run_kill_restart(tmp_path: Path, make: Callable[[], Transport], transport_u
 
     _publish(make, second)
     proc = _worker(defs, transport_url, stream, store_url)
-    out, err = proc.communicate(timeout=90)
+    _out, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err.decode()
 
     reference = StreamingEngine(view)

@@ -88,7 +88,7 @@ def test_unbound_columns_are_a_configuration_error(examples_registry: Registry,
     model = load("iris@production", registry=examples_registry)
     with pytest.raises(ConfigError, match="'petal_width' matches no feature"):
         OnlineFeatureService(store).assembler(_deployment(request_features=()), model.signature)
-    with pytest.raises(ConfigError, match="bound to 'sepals.nope'"):
+    with pytest.raises(ConfigError, match=r"bound to 'sepals\.nope'"):
         OnlineFeatureService(store).assembler(
             _deployment(bindings={"sepal_length": "sepals.nope"}), model.signature)
     computed = _deployment(request_features=(
