@@ -73,8 +73,9 @@ def _regression(name: str, parent: dict[str, np.ndarray], child: dict[str, np.nd
     p = np.asarray(parent[name], dtype=np.float64).reshape(len(parent[name]), -1)
     c = np.asarray(child[name], dtype=np.float64).reshape(len(child[name]), -1)
     spread = float(np.std(p)) or 1.0
-    out: dict[str, Any] = {"metric": "rmse", "rmse_vs_parent": _rmse(p, c),
-                           "cosine": float(np.mean(_cosine(p, c)))}
+    out: dict[str, Any] = {"metric": "rmse", "rmse_vs_parent": _rmse(p, c)}
+    if p.shape[1] > 1:  # the cosine of one-number "vectors" only says whether signs agree
+        out["cosine"] = float(np.mean(_cosine(p, c)))
     if truth is None:
         out["drop"] = out["rmse_vs_parent"] / spread
         return out

@@ -222,10 +222,15 @@ def to_fp16(model: Any) -> tuple[Any, dict[str, Any]]:
         raise CompressionFailed("fp16 conversion needs onnxconverter-common") from exc
     import warnings
 
+    import onnx
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             converted = float16.convert_float_to_float16(model, keep_io_types=True)
     except Exception as exc:
         raise CompressionFailed(f"fp16 conversion failed: {exc}") from exc
+    if not any(i.data_type == onnx.TensorProto.FLOAT16 for i in converted.graph.initializer):
+        raise CompressionFailed("fp16: no weight was converted (tree ensembles and other "
+                                "ai.onnx.ml operators stay float32)")
     return converted, {"keep_io_types": True}

@@ -120,3 +120,13 @@ def test_tree_models_have_nothing_to_quantize(registry: Registry) -> None:
     v = export(ex.model, "iris", sample=ex.X, registry=registry)
     with pytest.raises(CompressionFailed, match=r"nothing to quantize.*tree ensembles"):
         compress(v.ref, "quantize-dynamic", registry=registry, validation=ex.X)
+
+
+def test_fp16_refuses_a_model_without_float_weights(registry: Registry) -> None:
+    from augur.convert import export
+    from augur.examples import iris_forest
+
+    ex = iris_forest(n_estimators=5)
+    v = export(ex.model, "iris", sample=ex.X, registry=registry)
+    with pytest.raises(CompressionFailed, match="no weight was converted"):
+        compress(v.ref, "fp16", registry=registry, validation=ex.X)

@@ -123,3 +123,19 @@ def test_distill_gate(registry: Registry, mlp_parent: ModelVersion, mlp: Any) ->
         compress(mlp_parent.ref, "distill", calibration=mlp.X[:16], registry=registry,
                  validation=mlp.X[:200], max_quality_drop=0.0, measure_s=0.05)
     assert len(registry.versions("mlp")) == 1
+
+
+def test_distill_a_regression_pipeline_with_a_string_column(registry: Registry) -> None:
+    from augur.convert import export
+    from augur.examples import diabetes_pipeline
+
+    ex = diabetes_pipeline()
+    parent = export(ex.model, "diabetes", sample=ex.X, registry=registry)
+    result = distill(parent.ref, ex.X, student="gbm", registry=registry,
+                     validation=Dataset(ex.X, ex.y.to_numpy()), measure_s=0.05)
+    q = result.report.quality
+    assert q["task"] == "regression" and q["metric"] == "rmse"
+    want = float(np.sqrt(np.mean((ex.model.predict(ex.X) - ex.y.to_numpy()) ** 2)))
+    assert q["parent_rmse"] == pytest.approx(want, rel=1e-4)
+    assert q["drop"] == pytest.approx((q["rmse"] - q["parent_rmse"]) / q["parent_rmse"])
+    assert "sex" in [c.name for c in result.version.signature.columns]
