@@ -168,3 +168,33 @@ def test_bearer_token(examples_registry: Registry,
             result = client.infer("iris", [_iris_input()],
                                   headers={"authorization": f"Bearer {token}"})
             assert result.as_numpy("label").shape == (2,)
+
+
+def test_oversized_message_is_refused_and_the_server_keeps_serving(
+        examples_registry: Registry, serve: Callable[..., BackgroundServer]) -> None:
+    server = serve(examples_registry, grpc_enabled=True, grpc_port=0, max_body_bytes=4096)
+    with grpc.insecure_channel(f"127.0.0.1:{server.server.grpc_port}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        big = np.zeros((512, 4), np.float32)  # 8 KB of raw contents
+        request = pb.ModelInferRequest(model_name="iris", raw_input_contents=[big.tobytes()])
+        request.inputs.add(name="input", datatype="FP32", shape=[512, 4])
+        assert _code(lambda: stub.ModelInfer(request, timeout=30)) \
+            == grpc.StatusCode.RESOURCE_EXHAUSTED
+        small = pb.ModelInferRequest(model_name="iris", raw_input_contents=[ROWS.tobytes()])
+        small.inputs.add(name="input", datatype="FP32", shape=[2, 4])
+        assert len(stub.ModelInfer(small, timeout=30).raw_output_contents) == 2
+
+
+def test_a_bad_timeout_parameter_is_refused(examples_registry: Registry,
+                                              serve: Callable[..., BackgroundServer]) -> None:
+    server = serve(examples_registry, grpc_enabled=True, grpc_port=0)
+    with grpc.insecure_channel(f"127.0.0.1:{server.server.grpc_port}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        request = pb.ModelInferRequest(model_name="iris", raw_input_contents=[ROWS.tobytes()])
+        request.inputs.add(name="input", datatype="FP32", shape=[2, 4])
+        # An explicit timeout parameter that is not a positive number is the caller's mistake.
+        request.parameters["timeout"].string_param = "soon"
+        assert _code(lambda: stub.ModelInfer(request, timeout=30)) \
+            == grpc.StatusCode.INVALID_ARGUMENT
+        del request.parameters["timeout"]
+        assert len(stub.ModelInfer(request, timeout=30).raw_output_contents) == 2
