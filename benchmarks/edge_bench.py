@@ -75,18 +75,11 @@ def rows_of(records: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     return [records[i % len(records)] for i in range(n)]
 
 
-def native_times(model: Any, records: list[dict[str, Any]], repeats: int,
-                 warmup_s: float, inner: int) -> tuple[list[float], list[float]]:
-    from augur.runtime import to_feeds
-
-    feeds = to_feeds(model.signature, records)
-    until = time.perf_counter() + warmup_s
-    while True:
-        model.predict(records)
-        if time.perf_counter() >= until:
-            break
+def native_times(model: Any, records: list[dict[str, Any]], feeds: dict[str, Any],
+                 samples: int, inner: int) -> tuple[list[float], list[float]]:
+    """``samples`` timings of the model run and of ``predict(records)``, per call."""
     run, total = [], []
-    for _ in range(repeats):  # blocks of `inner` calls, as in the browser
+    for _ in range(samples):  # blocks of `inner` calls, as in the browser
         t = time.perf_counter()
         for _ in range(inner):
             model.predict(records)
@@ -98,11 +91,29 @@ def native_times(model: Any, records: list[dict[str, Any]], repeats: int,
     return run, total
 
 
-def browser_times(page: Any, records: list[dict[str, Any]], repeats: int,
-                  warmup_s: float, inner: int) -> tuple[list[float], list[float]]:
-    # The warm-up lets V8 tier the hot WASM functions up from its baseline compiler.
-    pairs = page.time_runs(records, repeats, warmup_s=warmup_s, inner=inner)
-    return [r for _, r in pairs], [t for t, _ in pairs]
+def measure(native: Any, page: Any, records: list[dict[str, Any]], repeats: int,
+            warmup_s: float) -> dict[str, list[float]]:
+    """Native and in-browser timings, interleaved in rounds so that a burst of load
+    from elsewhere on the machine hits both sides alike."""
+    from augur.runtime import to_feeds
+
+    feeds = to_feeds(native.signature, records)
+    inner = max(1, 64 // len(records))
+    until = time.perf_counter() + warmup_s
+    while time.perf_counter() < until:
+        native.predict(records)
+    # The browser's warm-up lets V8 tier the hot WASM functions up from its baseline compiler.
+    page.time_runs(records, 1, warmup_s=warmup_s, inner=1)
+    out: dict[str, list[float]] = {"n_run": [], "n_total": [], "w_run": [], "w_total": []}
+    rounds = 10
+    for _ in range(rounds):
+        n_run, n_total = native_times(native, records, feeds, max(1, repeats // rounds), inner)
+        pairs = page.time_runs(records, max(1, repeats // rounds), inner=inner)
+        out["n_run"] += n_run
+        out["n_total"] += n_total
+        out["w_run"] += [r for _, r in pairs]
+        out["w_total"] += [t for t, _ in pairs]
+    return out
 
 
 def ms(seconds: float) -> str:
@@ -152,11 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"{info['loadSeconds'] * 1000:.0f} ms; native {info['threads']} thread(s)")
                 for batch in batches:
                     rows = rows_of(data[name], batch)
-                    inner = max(1, 64 // batch)
-                    n_run, n_total = native_times(native, rows, repeats, args.warmup, inner)
-                    w_run, w_total = browser_times(page, rows, repeats, args.warmup, inner)
-                    nr, wr = statistics.median(n_run), statistics.median(w_run)
-                    nt, wt = statistics.median(n_total), statistics.median(w_total)
+                    m = measure(native, page, rows, repeats, args.warmup)
+                    nr, wr = statistics.median(m["n_run"]), statistics.median(m["w_run"])
+                    nt, wt = statistics.median(m["n_total"]), statistics.median(m["w_total"])
                     worst = max(worst, wr / nr)
                     lines.append(f"{name:<9} {batch:>5} | {ms(nr):>10} {ms(wr):>9} "
                                  f"{wr / nr:>5.2f}x | {ms(nt):>14} {ms(wt):>12} "
