@@ -14,8 +14,10 @@ if [ -n "$want" ] && [ "$have" = "$want" ] && [ -f node_modules/onnxruntime-web/
 fi
 if ! command -v npm >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "setup.d/30-edge-onnxruntime-web: npm is missing; install Node.js and npm" >&2
-    exit 1
+    # Not fatal: everything but the edge page and web bundles works without it.
+    echo "setup.d/30-edge-onnxruntime-web: npm is missing; install Node.js and npm, then" \
+         "run this again for the edge page and web bundles" >&2
+    exit 0
   fi
   export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
   apt-get update -qq
