@@ -108,7 +108,10 @@ class StreamingEngine:
             if v is not None and type(v) is not float and not isinstance(v, float | int):
                 self.stats.invalid += 1
                 return "invalid"
-        key, event_id = str(key), str(event_id)
+        if type(key) is not str:
+            key = str(key)
+        if type(event_id) is not str:
+            event_id = str(event_id)
         if event_id in self._seen:
             self.stats.duplicates += 1
             return "duplicate"
