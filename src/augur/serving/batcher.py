@@ -76,6 +76,7 @@ class AdaptiveBatcher:
         self._queue: deque[_Item] = deque()
         self._busy = False
         self._scheduled = False
+        self._filling: asyncio.TimerHandle | None = None
         self._last_done = 0.0
         self._max_rows = settings.max_batch_size
         self._max_queue = settings.max_queue_size
@@ -122,6 +123,10 @@ class AdaptiveBatcher:
         if not self._busy and not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._dispatch)
+        elif self._filling is not None and sum(i.rows for i in queue) >= self._max_rows:
+            self._filling.cancel()  # the batch is full: stop waiting for more
+            self._filling = None
+            loop.call_soon(self._dispatch)
         result: BatchResult = await item.future
         return result
 
@@ -142,17 +147,20 @@ class AdaptiveBatcher:
 
     def _dispatch(self) -> None:
         self._scheduled = False
+        self._filling = None
         if self._busy or not self._queue:
             return
         now = time.perf_counter()
-        if self._delay and now - self._last_done < self._delay:
-            # Under load: let a partial batch fill up to the delay.
+        if self._delay and self._queue[0].enqueued <= self._last_done:
+            # Under load (the oldest request queued while the model ran): let a
+            # partial batch fill up to the delay. A request that found the model
+            # idle never waits.
             oldest = self._queue[0].enqueued
             rows = sum(i.rows for i in self._queue)
             wait = oldest + self._delay - now
             if rows < self._max_rows and wait > 0:
                 self._scheduled = True
-                asyncio.get_running_loop().call_later(wait, self._dispatch)
+                self._filling = asyncio.get_running_loop().call_later(wait, self._dispatch)
                 return
         batch = self._take()
         if not batch:

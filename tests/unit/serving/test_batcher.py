@@ -43,10 +43,29 @@ def _x(*values: float) -> Feeds:
 
 async def test_lone_request_runs_at_once_alone() -> None:
     model = Doubler()
-    batcher = AdaptiveBatcher(model, ModelSettings(max_batch_size=8, max_delay_ms=50))
-    out, queued = await batcher.submit(_x(3))
+    batcher = AdaptiveBatcher(model, ModelSettings(max_batch_size=8, max_delay_ms=60_000))
+    # with a one-minute fill delay, only an immediate dispatch finishes within the guard
+    out, _ = await asyncio.wait_for(batcher.submit(_x(3)), 10)
     assert out["y"].tolist() == [[6.0]] and model.runs == [1]
-    assert queued < 0.05  # it did not wait for the 50 ms delay
+
+
+async def test_under_load_a_partial_batch_waits_until_full() -> None:
+    model = Doubler()
+    model.gate = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        batcher = AdaptiveBatcher(model, ModelSettings(max_batch_size=8, max_delay_ms=60_000),
+                                  inline=False, executor=pool)
+        first = asyncio.create_task(batcher.submit(_x(0)))
+        await asyncio.sleep(0.05)
+        early = [asyncio.create_task(batcher.submit(_x(i))) for i in (1, 2)]
+        await asyncio.sleep(0.01)
+        model.gate.set()
+        await first
+        await asyncio.sleep(0.05)
+        assert model.runs == [1]  # the two queued requests wait for company
+        late = [asyncio.create_task(batcher.submit(_x(i))) for i in range(3, 9)]
+        await asyncio.wait_for(asyncio.gather(*early, *late), 10)
+    assert model.runs == [1, 8]
 
 
 async def test_requests_arriving_together_share_one_run_and_get_their_rows() -> None:
