@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -198,3 +200,37 @@ def test_a_bad_timeout_parameter_is_refused(examples_registry: Registry,
             == grpc.StatusCode.INVALID_ARGUMENT
         del request.parameters["timeout"]
         assert len(stub.ModelInfer(request, timeout=30).raw_output_contents) == 2
+
+
+async def test_start_grpc_server_records_each_call(examples_registry: Registry,
+                                                   tmp_path: Path) -> None:
+    from augur.serving import ServerSettings, create_dataplane, free_port
+    from augur.serving.accesslog import AccessLog
+    from augur.serving.grpc_server import start_grpc_server
+
+    settings = ServerSettings(http_port=0, grpc_port=free_port(), access_log="off")
+    dataplane = create_dataplane(examples_registry, settings)
+    await dataplane.start()
+    access = AccessLog(str(tmp_path / "access.jsonl"))
+    access.open()
+    server = await start_grpc_server(dataplane, settings, access_log=access)
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            good = pb.ModelInferRequest(model_name="iris", raw_input_contents=[ROWS.tobytes()])
+            good.inputs.add(name="input", datatype="FP32", shape=[2, 4])
+            assert len((await stub.ModelInfer(good)).raw_output_contents) == 2
+            missing = pb.ModelInferRequest(model_name="nope", raw_input_contents=[b""])
+            missing.inputs.add(name="input", datatype="FP32", shape=[0, 4])
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.ModelInfer(missing)
+            assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        await server.stop(None)
+        access.close()
+        await dataplane.stop()
+    lines = [json.loads(line) for line in (tmp_path / "access.jsonl").read_text().splitlines()]
+    assert [(r["method"], r["status"], r.get("model"), r.get("error")) for r in lines] == [
+        ("GRPC", 0, "iris", None), ("GRPC", 5, "nope", "ModelNotFound")]
+    assert lines[0]["path"] == "/inference.GRPCInferenceService/ModelInfer"
+    assert lines[0]["client"].startswith("127.0.0.1:")
