@@ -76,12 +76,16 @@ def web_runtime_entry(backends: tuple[str, ...],
     return entry, files
 
 
-def _prepare(out: Path) -> None:
+def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ExportFailed(f"--out {out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
         raise ExportFailed(f"--out {out} is a non-empty folder that is not an edge bundle; "
                            "choose an empty or new folder")
+
+
+def _prepare(out: Path) -> None:
+    _check_out(out)
     if out.is_dir():  # an earlier bundle: replace it whole, so no stale file survives
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -121,6 +125,8 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
     """
     if target not in TARGETS:
         raise ConfigError(f"unknown edge target {target!r}; expected one of {', '.join(TARGETS)}")
+    path = Path(out)
+    _check_out(path)  # before the slow work, so a wrong --out fails at once
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
     data = reg.read_artifact(version)
@@ -149,7 +155,6 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
                    "format": "ort"}
     manifest = build_manifest(version, target=target, model_file=model_file, files=files,
                               quantization=quantization, runtime=runtime)
-    path = Path(out)
     _prepare(path)
     _write(path, {**files, MANIFEST_NAME: manifest_bytes(manifest)})
     return EdgeBundle(path=path, target=target, manifest=manifest)
