@@ -140,6 +140,11 @@ def case_write(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def case_augur(a: argparse.Namespace) -> dict[str, Any]:
+    import onnxruntime  # noqa: F401  (imports are not part of the run: the cases
+    import pandas  # noqa: F401          that write alone or infer alone exclude them too)
+    import psycopg  # noqa: F401
+    import pyarrow.dataset  # noqa: F401
+
     from augur.batch import BatchJob, run_batch
     from augur.registry import Registry
 

@@ -128,7 +128,7 @@ def resume_batch(run_id: str, registry: Registry | None = None, *,
 
     Raises:
         ModelNotFound: no run has that id.
-        ConfigError: the run is not a batch run.
+        ConfigError: the run is not a batch run, or its process is still alive.
     """
     reg = registry or Registry()
     runs = RunStore(reg.db)
@@ -137,6 +137,10 @@ def resume_batch(run_id: str, registry: Registry | None = None, *,
         raise ConfigError(f"run {run_id} is a {record.kind} run, not a batch run")
     if record.status == "succeeded":
         return record
+    pid = record.stats.get("pid")
+    if record.status == "running" and record.stats.get("host") == socket.gethostname() and \
+            isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+        raise ConfigError(f"run {run_id} is still running in process {pid}; stop it first")
     job = BatchJob.from_dict(record.params)
     record = runs.update(run_id, status="running", stats={"resumed": True})
     return _execute(reg, runs, record, job, progress_stream, tty, quiet)

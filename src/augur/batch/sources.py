@@ -59,7 +59,7 @@ def _files(path: Path, suffix: str) -> list[Path]:
 
 @dataclass(frozen=True)
 class ParquetSource:
-    """Parquet files, read batch by batch."""
+    """Parquet files, read batch by batch with ``ParquetFile.iter_batches``."""
 
     path: Path
 
@@ -69,38 +69,45 @@ class ParquetSource:
     def describe(self) -> str:
         return str(self.path)
 
-    def _dataset(self) -> Any:
-        import pyarrow.dataset as ds
+    def _open(self, path: Path) -> Any:
+        import pyarrow.parquet as pq
 
         try:
-            return ds.dataset([str(f) for f in self.files()], format="parquet")
+            # pre_buffer would keep every row group read so far until the file is done.
+            return pq.ParquetFile(path, pre_buffer=False)
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read Parquet input {self.path}: {one_line(exc)}") from exc
+            raise ConfigError(f"cannot read Parquet input {path}: {one_line(exc)}") from exc
 
     def columns(self) -> list[str] | None:
-        return list(self._dataset().schema.names)
+        return list(self._open(self.files()[0]).schema_arrow.names)
 
     def total_rows(self) -> int | None:
-        return int(self._dataset().count_rows())
+        return sum(int(self._open(f).metadata.num_rows) for f in self.files())
 
     def chunks(self, chunk_size: int) -> Iterator[Any]:
         import pyarrow as pa
 
         pending: list[Any] = []
         size = 0
-        # Rebatch to exactly chunk_size rows so chunk numbers do not depend on row groups.
-        # Little read-ahead: memory must not grow with the input, and the writer is the
-        # bottleneck anyway.
-        batches = self._dataset().to_batches(batch_size=chunk_size, batch_readahead=2,
-                                             fragment_readahead=1)
-        for batch in batches:
-            pending.append(batch)
-            size += batch.num_rows
-            while size >= chunk_size:
-                table = pa.Table.from_batches(pending)
-                yield table.slice(0, chunk_size).to_pandas()
-                rest = table.slice(chunk_size)
-                pending, size = rest.to_batches(), rest.num_rows
+        # Pulled batch by batch on the caller's thread: no background read-ahead that
+        # could run away from a slow consumer. Rebatched to exactly chunk_size rows so
+        # that chunk numbers do not depend on row groups or file boundaries.
+        for path in self.files():
+            reader = self._open(path)
+            try:
+                for batch in reader.iter_batches(batch_size=chunk_size):
+                    pending.append(batch)
+                    size += batch.num_rows
+                    while size >= chunk_size:
+                        table = pa.Table.from_batches(pending)
+                        yield table.slice(0, chunk_size).to_pandas()
+                        rest = table.slice(chunk_size)
+                        pending, size = rest.to_batches(), rest.num_rows
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot read Parquet input {path}: "
+                                  f"{one_line(exc)}") from exc
+            finally:
+                reader.close()
         if size:
             yield pa.Table.from_batches(pending).to_pandas()
 
