@@ -181,3 +181,33 @@ def test_tensor_models_on_devices(registry: Registry, tmp_path: Path) -> None:
         Predictor(bundle.path).predict([{"x": 1}])
     report = check_parity(version.ref, arrays, target="device", registry=registry)
     assert report.passed and report.rows == 2
+
+
+def test_edge_serve_command(examples_registry: Registry) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AUGUR_HOME": str(examples_registry.home)}
+    proc = subprocess.Popen([sys.executable, "-m", "augur", "edge", "serve", "--port",
+                             str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/edge/iris@production", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "augur edge serve did not start"
+                time.sleep(0.2)
+        assert page.status_code == 200 and "iris:1" in page.text
+        assert page.headers["cross-origin-embedder-policy"] == "require-corp"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
