@@ -19,6 +19,7 @@ from augur.serving.types import InferenceRequest, InferenceResponse, RequestInpu
 from augur.signature import V2_TO_NUMPY
 
 _LEN = struct.Struct("<I")
+_NO_BINARY = memoryview(b"")
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
@@ -34,7 +35,7 @@ def decode_request(body: bytes, header_length: int | None = None) -> InferenceRe
             its shape, or binary sizes that disagree with the body.
     """
     if header_length is None:
-        header, binary = body, memoryview(b"")
+        header, binary = body, _NO_BINARY
     else:
         if not 0 < header_length <= len(body):
             raise InvalidInput(f"Inference-Header-Content-Length is {header_length} but the "
@@ -107,7 +108,9 @@ def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[R
         if data is _MISSING:
             raise InvalidInput(f'input {name!r} has neither "data" nor binary_data_size')
         arr = _from_json(name, datatype, data, count)
-    return RequestInput(name, datatype, shape, arr.reshape(shape), params), offset
+    if arr.ndim != len(shape) or arr.shape != tuple(shape):
+        arr = arr.reshape(shape)
+    return RequestInput(name, datatype, shape, arr, params), offset
 
 
 _MISSING = object()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestInput:
     """One input tensor of an inference request (``data`` already decoded)."""
 
@@ -23,7 +23,7 @@ class RequestInput:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestOutput:
     """An output the caller asks for; ``binary_data`` asks for the binary extension."""
 
@@ -32,7 +32,7 @@ class RequestOutput:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class InferenceRequest:
     """A v2 inference request after decoding."""
 
@@ -42,7 +42,7 @@ class InferenceRequest:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class ResponseOutput:
     """One output tensor of an inference response."""
 
@@ -53,7 +53,7 @@ class ResponseOutput:
     binary_data: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class InferenceResponse:
     """A v2 inference response before encoding."""
 
