@@ -66,8 +66,8 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
-def bench_stream(n: int, core: int) -> float:
-    """Events/s of the streaming engine (sliding count + mean) on one core."""
+def bench_stream(n: int, core: int) -> tuple[float, float]:
+    """Events/s of the streaming engine (sliding count + mean) on one core: wall, CPU time."""
     os.sched_setaffinity(0, {core})
     rng = np.random.default_rng(0)
     times = START + np.cumsum(rng.integers(0, 3, n))
@@ -76,13 +76,13 @@ def bench_stream(n: int, core: int) -> float:
     events = [{"entity": f"k{k}", "event_time": int(t), "event_id": f"i{i}", "value": float(v)}
               for i, (k, t, v) in enumerate(zip(keys, times, vals, strict=True))]
     engine = StreamingEngine(view())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, n, 1000):  # batches, as the worker hands them over
         engine.process(events[i:i + 1000])
-        engine.take_changes()
-    elapsed = time.perf_counter() - start
+        engine.take_changes()  # the current values of every changed entity, as written out
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-    return n / elapsed
+    return n / elapsed, n / cpu
 
 
 def bench_freshness(samples: int) -> tuple[float, float]:
@@ -205,9 +205,11 @@ def main() -> int:
     reps = 1000 if args.quick else 5000
     print(f"load before: {os.getloadavg()}")
     rows: list[tuple[str, str, str, str]] = []
-    eps = bench_stream(args.stream_events, core=sorted(os.sched_getaffinity(0))[0])
+    eps, cps = bench_stream(args.stream_events, core=sorted(os.sched_getaffinity(0))[0])
     rows.append(("streaming engine, sliding count+mean (1 core)", f"{eps:,.0f} ev/s",
                  ">= 100,000 ev/s", f"{eps / 100_000:.2f}x target"))
+    rows.append(("  same, per CPU-second (less load-sensitive)", f"{cps:,.0f} ev/s",
+                 ">= 100,000 ev/s", f"{cps / 100_000:.2f}x target"))
     p50, p99 = bench_freshness(100 if args.quick else 300)
     rows.append(("freshness Redis Streams -> Redis store", f"p50 {p50:.1f} / p99 {p99:.1f} ms",
                  "p99 < 100 ms", f"{p99 / 100:.2f} of budget"))

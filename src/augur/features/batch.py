@@ -29,6 +29,7 @@ class BatchStats:
     """What the batch engine did with a history: the streaming engine's counters."""
 
     accepted: int
+    out_of_order: int
     duplicates: int
     late: int
     invalid: int
@@ -91,14 +92,15 @@ class BatchEngine:
     def stats(self, view: FeatureView, events: Any = None) -> BatchStats:
         """Count accepted, duplicate, late and invalid events of a history."""
         name = self._accepted(view, events)
-        total, valid, dedup, acc = self.con.execute(f"""
+        total, valid, dedup, acc, ooo = self.con.execute(f"""
             SELECT (SELECT count(*) FROM {name}_all),
                    (SELECT count(*) FROM {name}_all WHERE __k IS NOT NULL AND __t IS NOT NULL
                                                       AND __id IS NOT NULL),
-                   (SELECT count(*) FROM {name}_dedup), (SELECT count(*) FROM {name})
+                   (SELECT count(*) FROM {name}_dedup), (SELECT count(*) FROM {name}),
+                   (SELECT count(*) FROM {name} WHERE __t < __m)
             """).fetchall()[0]
-        return BatchStats(accepted=acc, duplicates=valid - dedup, late=dedup - acc,
-                          invalid=total - valid)
+        return BatchStats(accepted=acc, out_of_order=ooo, duplicates=valid - dedup,
+                          late=dedup - acc, invalid=total - valid)
 
     def entities(self, view: FeatureView | TableFeatureView, source: Any = None,
                  ) -> tuple[list[str], int | None]:

@@ -32,7 +32,8 @@ def test_point_in_time_values_never_use_later_events(
 def test_stats_count_duplicates_and_late_events(
         orders_view: FeatureView, orders_history: pd.DataFrame) -> None:
     stats = BatchEngine().stats(orders_view, orders_history)
-    assert (stats.accepted, stats.duplicates, stats.late, stats.invalid) == (4, 1, 1, 0)
+    assert (stats.accepted, stats.out_of_order, stats.duplicates, stats.late,
+            stats.invalid) == (4, 0, 1, 1, 0)
 
 
 def test_timestamps_and_table_features(orders_view: FeatureView,

@@ -120,8 +120,9 @@ def test_streaming_equals_batch_at_every_query_time(events: list[dict[str, Any]]
     batch = BatchEngine(threads=1)
     table = batch.training_set(labels, [VIEW], sources={"v": pd.DataFrame(events)})
     stats = batch.stats(VIEW, pd.DataFrame(events))
-    assert (stats.accepted, stats.duplicates, stats.late) == (
-        engine.stats.accepted, engine.stats.duplicates, engine.stats.late)
+    assert (stats.accepted, stats.out_of_order, stats.duplicates, stats.late) == (
+        engine.stats.accepted, engine.stats.out_of_order, engine.stats.duplicates,
+        engine.stats.late)
     for row, (key, t, stream_values) in zip(table.to_dict("records"), answers, strict=True):
         for name, value in stream_values.items():
             assert _same(row[name], value) if value is not None else _same(value, row[name]), (
