@@ -70,6 +70,8 @@ def test_each_bad_request_is_a_4xx_and_the_server_keeps_serving(
             ok = client.post("/v2/models/iris/infer", json=iris_request())
             assert ok.status_code == 200
         assert client.get("/v2/nothing/here").status_code == 404
+        edge = client.get("/edge")  # the edge part's routes are mounted when it is installed
+        assert edge.status_code == 200 and "text/html" in edge.headers["content-type"]
         assert client.post("/v2/repository/nothing").json()["error"].startswith("no such")
         metrics = client.get("/metrics").text
         assert 'augur_request_errors_total{model="iris",reason="InvalidInput",version="1"}' \
