@@ -100,7 +100,8 @@ def measure(name: str, target: Target, endpoints: dict[str, Endpoint], levels: l
                                warmup=args.warmup, headers=ep.headers, http2=ep.http2)
                 results.setdefault(label, {})[c] = res
                 print(f"    {label:<34} c={c:<3} {res.rps:>9,.0f} req/s  p50 {res.p50_ms:7.3f} ms"
-                      f"  p99 {res.p99_ms:8.3f} ms  failed {res.failed}", flush=True)
+                      f"  p99 {res.p99_ms:8.3f} ms  failed {res.failed}"
+                      f"  (h2load used {res.generator_cpu:.0%} of its core)", flush=True)
     finally:
         target.stop()
 

@@ -10,18 +10,19 @@ per-request log, so p50/p99 are exact, not read off a coarse histogram.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class LoadResult:
     """What one closed-loop run measured."""
 
@@ -30,6 +31,7 @@ class LoadResult:
     seconds: float
     p50_ms: float
     p99_ms: float
+    generator_cpu: float = float("nan")  # share of one core h2load used: < 1 means it had slack
 
     @property
     def rps(self) -> float:
@@ -82,12 +84,17 @@ def run_load(url: str, body: bytes, *, concurrency: int, duration: float, warmup
         cmd.append(url)
         if cpu is not None and hasattr(os, "sched_setaffinity"):
             cmd = ["taskset", "-c", str(cpu), *cmd]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.time()
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               timeout=duration + warmup + 30, check=False)
+        wall = time.time() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             raise RuntimeError(f"h2load failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
-        return _parse(log_path, started + warmup, duration)
+        cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / wall
+        return dataclasses.replace(_parse(log_path, started + warmup, duration),
+                                   generator_cpu=cpu)
 
 
 def _parse(log_path: Path, measure_from: float, duration: float) -> LoadResult:
@@ -99,6 +106,8 @@ def _parse(log_path: Path, measure_from: float, duration: float) -> LoadResult:
     first = max(measure_from, start_s.min())
     window = (start_s >= first) & (start_s < first + duration)
     ok = window & (status >= 200) & (status < 300)
+    # h2load stops its clients when the time is up and logs what was in flight as -1.
+    window &= ~((status < 0) & (start_s >= first + duration - 1.0))
     lat = took_us[ok] / 1000.0
     if lat.size == 0:
         return LoadResult(0, int(window.sum()), duration, float("nan"), float("nan"))
