@@ -69,13 +69,13 @@ class BatchEngine:
         nulls = ", ".join(f"NULL AS {_q(c)}" for c in missing)
         select = ", ".join(x for x in (extra, nulls) if x)
         self.con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {name}_all AS
+            CREATE OR REPLACE TEMP VIEW {name}_all AS
             SELECT CAST({_q(view.entity.key)} AS VARCHAR) AS __k, {t} AS __t,
                    CAST({_q(src.id_column)} AS VARCHAR) AS __id{', ' + select if select else ''},
                    {arrival} AS __arr
             FROM {raw}""").fetchall()
         self.con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {name}_dedup AS
+            CREATE OR REPLACE TEMP VIEW {name}_dedup AS
             SELECT * FROM {name}_all
             WHERE __k IS NOT NULL AND __t IS NOT NULL AND __id IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY __id ORDER BY __arr, __t) = 1""").fetchall()
