@@ -220,8 +220,10 @@ async def start_grpc_server(dataplane: DataPlane, settings: ServerSettings, *,
     try:
         port = server.add_insecure_port(address)
     except RuntimeError as exc:
+        await server.stop(None)
         raise errors.ConfigError(f"cannot bind the gRPC server to {address}: {exc}") from exc
     if port == 0:
+        await server.stop(None)
         raise errors.ConfigError(f"cannot bind the gRPC server to {address}")
     await server.start()
     log.info("gRPC server listening on %s", address)

@@ -234,3 +234,19 @@ async def test_start_grpc_server_records_each_call(examples_registry: Registry,
         ("GRPC", 0, "iris", None), ("GRPC", 5, "nope", "ModelNotFound")]
     assert lines[0]["path"] == "/inference.GRPCInferenceService/ModelInfer"
     assert lines[0]["client"].startswith("127.0.0.1:")
+
+
+async def test_a_port_in_use_is_a_config_error(examples_registry: Registry) -> None:
+    import socket
+
+    from augur.errors import ConfigError
+    from augur.serving import ServerSettings, create_dataplane
+    from augur.serving.grpc_server import start_grpc_server
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        settings = ServerSettings(grpc_port=taken.getsockname()[1], access_log="off")
+        dataplane = create_dataplane(examples_registry, settings)
+        with pytest.raises(ConfigError, match="cannot bind the gRPC server to 127.0.0.1:"):
+            await start_grpc_server(dataplane, settings)
