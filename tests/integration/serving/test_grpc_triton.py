@@ -248,5 +248,5 @@ async def test_a_port_in_use_is_a_config_error(examples_registry: Registry) -> N
         taken.listen(1)
         settings = ServerSettings(grpc_port=taken.getsockname()[1], access_log="off")
         dataplane = create_dataplane(examples_registry, settings)
-        with pytest.raises(ConfigError, match="cannot bind the gRPC server to 127.0.0.1:"):
+        with pytest.raises(ConfigError, match=r"cannot bind the gRPC server to 127\.0\.0\.1:"):
             await start_grpc_server(dataplane, settings)
