@@ -147,7 +147,8 @@ def tune(ref: str | ModelVersion, *, registry: Registry | None = None, budget_s:
                                                    max(0.4, 0.4 * left))
     left = budget_s - (time.perf_counter() - started)
     p50_default, p50_best = head_to_head(artifact, version.signature, feeds, defaults,
-                                         best.options, budget_s=max(0.5, 0.9 * left))
+                                         best.options, rounds=100_000,
+                                         budget_s=max(0.5, 0.9 * left))
     faster = best.options != defaults and p50_best < p50_default
     chosen = best.options if faster else defaults
     options = chosen.with_(batch_size=batch_size, batch_delay_ms=delay)
