@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from augur.errors import AugurError, Overloaded, RequestTimeout
+from augur.errors import AugurError, ModelNotReady, Overloaded, RequestTimeout
 from augur.serving.settings import ModelSettings
 
 Feeds = dict[str, np.ndarray]
@@ -180,7 +180,10 @@ class AdaptiveBatcher:
     def _finish_threaded(self, batch: list[_Item], fut: asyncio.Future[list[Any]],
                          started: float) -> None:
         self._busy = False
-        exc = fut.exception()
+        if fut.cancelled():  # the executor shut down under it
+            exc: BaseException | None = ModelNotReady("the model was unloaded while running")
+        else:
+            exc = fut.exception()
         results: list[Any] = [exc] * len(batch) if exc is not None else fut.result()
         self._finish(batch, results, started)
 
