@@ -14,6 +14,7 @@ from augur.features import (
     BatchEngine,
     FeatureView,
     OnlineFeatureService,
+    StreamMetrics,
     load_definitions,
     materialize,
     open_online_store,
@@ -63,6 +64,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     transport = open_transport(args.transport, stream)
     store = open_online_store(args.store)
 
+    metrics = None
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        metrics = StreamMetrics()
+        start_http_server(args.metrics_port, registry=metrics.registry)
+
     async def main() -> Any:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -72,7 +80,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             return await run_feature_worker(
                 view, transport, store, group=args.group,
                 checkpoint_interval=args.checkpoint_interval, batch_size=args.batch_size,
-                stop=stop, idle_exit=args.idle_exit, max_messages=args.max_events)
+                stop=stop, idle_exit=args.idle_exit, max_messages=args.max_events,
+                metrics=metrics)
         finally:
             await transport.close()
 
@@ -128,6 +137,7 @@ def register(subs: Any) -> None:
     w.add_argument("--batch-size", type=int, default=1000)
     w.add_argument("--idle-exit", type=float, help="stop after this many idle seconds")
     w.add_argument("--max-events", type=int, help="stop after this many events")
+    w.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     w.set_defaults(func=cmd_worker)
 
     g = verbs.add_parser("get", help="read online feature values")

@@ -10,7 +10,9 @@ Engines: :class:`BatchEngine` (DuckDB; ``training_set(labels, views)`` gives
 point-in-time-correct values) and :class:`StreamingEngine` (incremental window
 state); they agree exactly on the same events. :func:`run_feature_worker` /
 :class:`FeatureStreamHandler` run the streaming engine over an
-:mod:`augur.streaming` transport with checkpoints stored atomically with values.
+:mod:`augur.streaming` transport with checkpoints stored atomically with values;
+:class:`StreamMetrics` counts accepted, out-of-order, duplicate, late (dropped) and
+invalid events per view for Prometheus.
 
 Stores: :class:`MemoryOnlineStore`, :class:`SQLiteOnlineStore` (defaults),
 :class:`RedisOnlineStore`, :func:`open_online_store`; :func:`materialize` backfills
@@ -49,6 +51,7 @@ from augur.features.definitions import (
 )
 from augur.features.handler import FeatureStreamHandler, run_feature_worker
 from augur.features.materialize import materialize
+from augur.features.metrics import StreamMetrics
 from augur.features.online import (
     Checkpoint,
     FeatureRow,
@@ -82,6 +85,7 @@ __all__ = [
     "RedisOnlineStore",
     "RequestFeature",
     "SQLiteOnlineStore",
+    "StreamMetrics",
     "StreamingEngine",
     "TableFeatureView",
     "Window",

@@ -17,6 +17,7 @@ import logging
 import time
 
 from augur.features.definitions import FeatureView
+from augur.features.metrics import StreamMetrics
 from augur.features.online import Checkpoint, OnlineStore
 from augur.features.streaming import StreamingEngine
 from augur.streaming import Message, StreamWorker, Transport, WorkerStats
@@ -32,11 +33,13 @@ class FeatureStreamHandler:
         store: where values and checkpoints go.
         checkpoint_interval: seconds between checkpoints (0: after every batch).
         name: checkpoint name (default: the view's name).
+        metrics: Prometheus counters to update after each batch.
     """
 
     def __init__(self, view: FeatureView, store: OnlineStore, *,
-                 checkpoint_interval: float = 1.0, name: str | None = None) -> None:
-        self.view, self.store = view, store
+                 checkpoint_interval: float = 1.0, name: str | None = None,
+                 metrics: StreamMetrics | None = None) -> None:
+        self.view, self.store, self.metrics = view, store, metrics
         self.engine = StreamingEngine(view)
         self.checkpoint_interval = checkpoint_interval
         self.name = name or view.name
@@ -60,6 +63,8 @@ class FeatureStreamHandler:
         for m in messages:
             process(m.event)
         self._position = messages[-1].position
+        if self.metrics is not None:
+            self.metrics.observe(self.view.name, self.engine.stats, self.engine.max_time)
         due = time.monotonic() - self._last_checkpoint >= self.checkpoint_interval
         return self._write(checkpoint=due)
 
@@ -86,7 +91,8 @@ async def run_feature_worker(view: FeatureView, transport: Transport, store: Onl
                              group: str | None = None, checkpoint_interval: float = 1.0,
                              batch_size: int = 1000, stop: asyncio.Event | None = None,
                              idle_exit: float | None = None,
-                             max_messages: int | None = None) -> WorkerStats:
+                             max_messages: int | None = None,
+                             metrics: StreamMetrics | None = None) -> WorkerStats:
     """Consume ``view``'s events from ``transport`` into ``store`` until stopped.
 
     Args:
@@ -99,11 +105,13 @@ async def run_feature_worker(view: FeatureView, transport: Transport, store: Onl
         stop: set it to stop (after a final checkpoint).
         idle_exit: stop after this many seconds without events.
         max_messages: stop after this many events.
+        metrics: Prometheus counters to update.
 
     Returns:
         The worker's counters.
     """
-    handler = FeatureStreamHandler(view, store, checkpoint_interval=checkpoint_interval)
+    handler = FeatureStreamHandler(view, store, checkpoint_interval=checkpoint_interval,
+                                   metrics=metrics)
     worker = StreamWorker(transport, handler, group=group or f"augur-{view.name}",
                           batch_size=batch_size)
     return await worker.run(stop, idle_exit=idle_exit, max_messages=max_messages)

@@ -50,3 +50,23 @@ def test_snapshot_restores_exactly(orders_view: FeatureView,
     assert one.stats == two.stats
     with pytest.raises(StoreError, match="cannot restore"):
         two.restore(b"{not json")
+
+
+async def test_metrics_count_each_outcome(orders_view: FeatureView,
+                                          orders_history: pd.DataFrame) -> None:
+    from augur.features import FeatureStreamHandler, MemoryOnlineStore, StreamMetrics
+    from augur.streaming import Message
+
+    metrics = StreamMetrics()
+    handler = FeatureStreamHandler(orders_view, MemoryOnlineStore(), metrics=metrics)
+    await handler.start()
+    events = [*orders_history.to_dict("records"), {"junk": 1}]
+    await handler.handle([Message(str(i + 1), (i + 1, 0), e) for i, e in enumerate(events)])
+
+    def value(outcome: str) -> float | None:
+        return metrics.registry.get_sample_value(
+            "augur_feature_events_total", {"view": "shop_orders", "outcome": outcome})
+
+    assert [value(o) for o in ("accepted", "duplicate", "late", "invalid")] == [4, 1, 1, 1]
+    assert metrics.registry.get_sample_value(
+        "augur_feature_event_time_seconds", {"view": "shop_orders"}) == 25.0
