@@ -87,7 +87,7 @@ def test_int_columns_refuse_fractions() -> None:
     sig = Signature(inputs=(TensorSpec("n", "INT64", (-1, 1)),), outputs=MATRIX.outputs,
                     columns=(ColumnSpec("n", "int", "n"),))
     assert to_feeds(sig, [{"n": 3}])["n"].dtype == np.int64
-    with pytest.raises(InvalidInput, match="expected int, got 2.5"):
+    with pytest.raises(InvalidInput, match=r"expected int, got 2\.5"):
         to_feeds(sig, [{"n": 2.5}])
 
 
@@ -108,7 +108,7 @@ def test_check_tensor_accepts_exactly_the_right_shapes(rows: int, width: int, ki
 def test_loaded_model_rejects_a_frame_missing_a_column(examples_registry: Registry) -> None:
     model = augur.load("diabetes", registry=examples_registry)
     frame = pd.DataFrame([{"age": 0.01, "sex": "male"}])
-    with pytest.raises(InvalidInput, match="missing column.*'bmi'"):
+    with pytest.raises(InvalidInput, match=r"missing column.*'bmi'"):
         model.predict(frame)
     with pytest.raises(InvalidInput, match="unknown output"):
         model.predict(pd.DataFrame([dict.fromkeys(
