@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from augur.errors import AugurError, ConfigError, InvalidInput, Unauthorized
+from augur.registry import parse_reference
 from augur.serving.dataplane import DataPlane
 from augur.serving.rest import error_body, status_of
 from augur.serving.settings import ServerSettings
@@ -127,7 +128,7 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings) -> Starlette
                 if ref:
                     await dataplane.manager.get(ref)  # load and warm before routing to it
             dataplane.set_traffic(name, policy)
-        state = dataplane.traffic.get(name)
+        state = dataplane.traffic.get(parse_reference(name).name)
         return _json(state.to_dict() if state else TrafficPolicy().to_dict())
 
     async def augur_error(request: Request, exc: Exception) -> Response:
