@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import signal
@@ -168,6 +169,10 @@ class Server:
     async def serve_forever(self, on_started: Callable[[Server], None] | None = None) -> None:
         """Start, serve until SIGINT or SIGTERM, then stop gracefully."""
         await self.start()
+        # Everything loaded so far (frameworks, preloaded models) lives as long as the
+        # process: keep it out of the garbage collector's full passes.
+        gc.collect()
+        gc.freeze()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
