@@ -19,7 +19,7 @@ from edge_support import register_tensor_model, require_chromium
 
 from augur.edge import EdgeBrowser, EdgeHost, EdgePage, export_bundle
 from augur.edge.parity import compare_outputs, records_of
-from augur.errors import InvalidInput
+from augur.errors import InvalidInput, ModelNotReady
 from augur.examples import diabetes_frame, iris_frame
 from augur.registry import Registry
 from augur.runtime import load
@@ -197,6 +197,25 @@ def test_exported_web_bundle_runs_from_any_static_host(browser: EdgeBrowser, tmp
             " const r = await m.predict(records); return {outputs: r.outputs}; }", records)
         assert_matches_server(examples_registry, "diabetes:1", records, direct)
         assert_same_origin(page)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_damaged_bundle_is_refused_by_the_page(browser: EdgeBrowser, tmp_path: Path,
+                                                examples_registry: Registry) -> None:
+    bundle = export_bundle("iris", target="web", out=tmp_path / "site",
+                           registry=examples_registry)
+    model = bundle.path / "model.onnx"
+    data = bytearray(model.read_bytes())
+    data[-5] ^= 0xFF
+    model.write_bytes(bytes(data))
+    origin, server, thread = _static_server(bundle.path)
+    try:
+        page = browser.open(origin + "/index.html")
+        with pytest.raises(ModelNotReady, match="does not match its checksum"):
+            page.wait_ready()
+        assert "does not match its checksum" in page.page.inner_text("#status")
     finally:
         server.should_exit = True
         thread.join(10)

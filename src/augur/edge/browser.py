@@ -69,13 +69,16 @@ class EdgePage:
         Raises:
             ModelNotReady: the page failed to load the model (the message has its error).
         """
-        self.page.wait_for_function("() => window.augurEdge && window.augurEdge.ready",
-                                    timeout=timeout_s * 1000)
+        from playwright.sync_api import Error as PlaywrightError
+
         try:
+            self.page.wait_for_function("() => window.augurEdge !== undefined",
+                                        timeout=timeout_s * 1000)
             info: dict[str, Any] = self.page.evaluate(
                 "async () => (await window.augurEdge.ready).info")
-        except Exception as exc:  # Playwright's Error carries the page's exception text
-            raise ModelNotReady(f"the edge page could not load the model: {exc}; "
+        except PlaywrightError as exc:  # carries the page's exception text
+            message = str(exc.message).strip().splitlines()[0] if exc.message else str(exc)
+            raise ModelNotReady(f"the edge page could not load the model: {message}; "
                                 f"console: {self.console[-5:]}") from exc
         return info
 
