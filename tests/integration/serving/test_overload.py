@@ -28,7 +28,7 @@ def _big_binary_request(rows: int) -> tuple[bytes, dict[str, str]]:
 def test_full_queue_answers_429_and_recovers(
         iris_registry: Registry, serve: Callable[..., BackgroundServer],
         iris_request: Callable[..., dict[str, Any]]) -> None:
-    server = serve(iris_registry, models={"iris": {"max_queue_size": 2, "max_batch_size": 1,
+    server = serve(iris_registry, models={"iris": {"max_queue_size": 1, "max_batch_size": 1,
                                                    "executor": "thread"}})
     body, headers = _big_binary_request(200_000)
 
