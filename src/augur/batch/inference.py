@@ -66,6 +66,10 @@ def _keys_of(series: Any) -> tuple[list[str], np.ndarray]:
     values = series.to_numpy()
     if values.dtype.kind == "f" and not missing.any() and (values == np.round(values)).all():
         values = values.astype(np.int64)  # 3.0 -> "3": a float column of whole numbers
+    if values.dtype.kind in "iu" and len(values):
+        # One orjson call for the whole column: several times faster than str() per key.
+        text = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+        return text.decode()[1:-1].split(","), missing
     keys: list[str] = list(map(str, values.tolist()))
     return keys, missing
 
