@@ -3,6 +3,8 @@
 One run, one model (a 100-tree random forest on iris), one load: single-row
 requests in a closed loop at concurrency 1, 16 and 64, each server pinned to
 core 0 and the load generator (h2load, see ``serving_load.py``) to core 1.
+HTTP/1.1 uses one keep-alive connection per request in flight; gRPC multiplexes
+up to 16 calls on each HTTP/2 connection, as one client channel does.
 
 Servers: augur over v2 REST and over gRPC (adaptive batching on, then off), a
 raw ASGI app on uvicorn returning a fixed JSON body (the ceiling of Python HTTP
@@ -97,7 +99,8 @@ def measure(name: str, target: Target, endpoints: dict[str, Endpoint], levels: l
         for label, ep in endpoints.items():
             for c in levels:
                 res = run_load(ep.url, ep.body, concurrency=c, duration=args.duration,
-                               warmup=args.warmup, headers=ep.headers, http2=ep.http2)
+                               warmup=args.warmup, headers=ep.headers, http2=ep.http2,
+                               streams=ep.streams)
                 results.setdefault(label, {})[c] = res
                 print(f"    {label:<34} c={c:<3} {res.rps:>9,.0f} req/s  p50 {res.p50_ms:7.3f} ms"
                       f"  p99 {res.p99_ms:8.3f} ms  failed {res.failed}"
@@ -207,7 +210,7 @@ def main() -> int:
                     endpoints["augur gRPC (batching on)"] = Endpoint(
                         f"http://127.0.0.1:{grpc_port}/inference.GRPCInferenceService/ModelInfer",
                         grpc_frame(grpc_iris()), {"content-type": "application/grpc",
-                                                  "te": "trailers"}, http2=True)
+                                                  "te": "trailers"}, http2=True, streams=16)
                 measure(f"augur (batching {state})", target, endpoints, levels, args, results,
                         tmp)
             if want("heavy"):

@@ -50,7 +50,7 @@ def grpc_frame(message: bytes) -> bytes:
 
 def run_load(url: str, body: bytes, *, concurrency: int, duration: float, warmup: float = 1.0,
              headers: dict[str, str] | None = None, http2: bool = False,
-             cpu: int | None = 1) -> LoadResult:
+             streams: int = 1, cpu: int | None = 1) -> LoadResult:
     """Drive ``url`` with POSTs of ``body`` from ``concurrency`` connections for ``duration`` s.
 
     Args:
@@ -60,6 +60,9 @@ def run_load(url: str, body: bytes, *, concurrency: int, duration: float, warmup
         duration: measured seconds, after ``warmup`` seconds not measured.
         headers: extra request headers.
         http2: HTTP/2 (for gRPC) instead of HTTP/1.1 keep-alive.
+        streams: HTTP/2 only: requests in flight per connection; ``concurrency``
+            is then spread over ``ceil(concurrency / streams)`` connections, as a
+            gRPC client multiplexes calls over one channel.
         cpu: the core to pin the generator to (``None``: no pinning).
 
     Returns:
@@ -74,7 +77,10 @@ def run_load(url: str, body: bytes, *, concurrency: int, duration: float, warmup
         body_path = Path(tmp, "body")
         body_path.write_bytes(body)
         log_path = Path(tmp, "log.tsv")
-        cmd = [h2load, "-t", "1", "-c", str(concurrency), "-m", "1",
+        per = max(1, min(streams, concurrency)) if http2 else 1
+        if concurrency % per:
+            raise ValueError(f"concurrency {concurrency} is not a multiple of {per} streams")
+        cmd = [h2load, "-t", "1", "-c", str(concurrency // per), "-m", str(per),
                "-D", str(int(duration)), "--warm-up-time", str(int(warmup)),
                "-d", str(body_path), "--log-file", str(log_path)]
         if not http2:

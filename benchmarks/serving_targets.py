@@ -43,6 +43,7 @@ class Endpoint:
     body: bytes
     headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
     http2: bool = False
+    streams: int = 1  # HTTP/2: calls in flight per connection
 
 
 @dataclass
