@@ -22,6 +22,8 @@ def _settings(args: argparse.Namespace) -> Any:
         "access_log": args.access_log,
         "preload": tuple(args.preload) if args.preload else None,
         "grpc_enabled": False if args.no_grpc else None,
+        "prediction_store": args.prediction_store,
+        "scheduler": True if args.scheduler else None,
     }
     return ServerSettings.load(args.config, overrides=overrides)
 
@@ -77,9 +79,11 @@ def serve_after_demo(args: argparse.Namespace) -> int:
 def register(subs: Any) -> None:
     p = subs.add_parser(
         "serve", help="serve every registered model (v2 REST, gRPC, plain JSON)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve the models of $AUGUR_HOME over the Open Inference Protocol v2 "
                     "(REST and gRPC) and POST /v1/models/REF:predict. Models load on first "
-                    "use; settings come from defaults < --config < AUGUR_* variables < flags.")
+                    "use; settings come from defaults < --config < AUGUR_* variables < flags.",
+        epilog=_EPILOG)
     p.add_argument("--host", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="HTTP port (default 8080)")
     p.add_argument("--grpc-port", type=int, help="gRPC port (default 8081)")
@@ -95,4 +99,39 @@ def register(subs: Any) -> None:
     p.add_argument("--inference-token", help="bearer token for inference")
     p.add_argument("--access-log", help="stderr (default), off, or a file path")
     p.add_argument("--preload", action="append", metavar="REF", help="load at start (repeat)")
+    p.add_argument("--prediction-store",
+                   help="where GET /v1/predictions/MODEL/KEY looks: sqlite:///file.db, "
+                        "postgresql://..., redis://... (default $AUGUR_HOME/predictions.db)")
+    p.add_argument("--scheduler", action="store_true",
+                   help="run due batch schedules (augur batch schedule) in this process; "
+                        "without it they run only when triggered over HTTP")
     p.set_defaults(func=cmd_serve)
+
+
+_EPILOG = """\
+batch predictions and features (per model, in the --config file):
+  [models.churn]
+  hybrid = true                  # answer keyed requests from the prediction store
+  hybrid_store = "redis://127.0.0.1:6379/0"   # default: --prediction-store
+  hybrid_max_age_s = 86400       # older stored predictions count as missing
+  hybrid_write_back = true       # store what the model computed on a miss
+  [models.eta]
+  features = "features.py"       # its Deployment binds the model to feature views
+  feature_store = "redis://127.0.0.1:6379/0?namespace=prod"
+
+  A hybrid request carries its key as the v2 request parameter "key" (or a BYTES/INT64
+  input named "key", one per row), or as a "key" field of each plain JSON record.
+  A feature-bound request carries the entity keys and request features instead of the
+  model's inputs: v2 inputs named after them (one element per row) or plain JSON records.
+  A missing feature without a default is a 422 naming the feature.
+
+endpoints added to v2:
+  GET  /v1/predictions/MODEL/KEY        stored prediction, its version and age (404: none)
+  GET  /v1/batch/schedules              schedules (admin token)
+  POST /v1/batch/schedules/ID/run       run a schedule now -> {"run_id"} (admin token)
+  POST /v1/batch/runs {"ref","input","key","output"}   start a batch job (admin token)
+  GET  /v1/batch/runs/RUN               run record (admin token)
+
+  Tuned options (augur tune) set a model's batch size and delay unless [models.NAME]
+  sets max_batch_size / max_delay_ms itself.
+"""

@@ -9,7 +9,8 @@
   "shadow": "m:5"}``: canary and shadow, and the shadow agreement so far.
 
 Load, unload, alias and traffic changes need the admin token when one is set.
-Routes that the ``augur.edge`` part offers (``routes(registry)``) are mounted too.
+Lookups (``GET /v1/predictions/...``) and batch triggers (``/v1/batch/...``) are in
+:mod:`augur.serving.batch_routes`. Routes that the ``augur.edge`` part offers (``routes(registry)``) are mounted too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from augur.errors import AugurError, ConfigError, InvalidInput, Unauthorized
 from augur.registry import parse_reference
+from augur.serving.batch_routes import batch_routes
 from augur.serving.dataplane import DataPlane
 from augur.serving.rest import error_body, status_of
 from augur.serving.settings import ServerSettings
@@ -66,6 +68,14 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings) -> Starlette
     def require_admin(request: Request) -> None:
         if admin_header is not None and request.headers.get("authorization") != admin_header:
             raise Unauthorized("this endpoint needs 'Authorization: Bearer <admin token>'")
+
+    inference_headers = {f"Bearer {t}" for t in (settings.inference_token,
+                                                 settings.admin_token) if t}
+
+    def require_inference(request: Request) -> None:
+        if settings.inference_token and \
+                request.headers.get("authorization") not in inference_headers:
+            raise Unauthorized("this endpoint needs 'Authorization: Bearer <inference token>'")
 
     async def metrics(request: Request) -> Response:
         return Response(dataplane.metrics.exposition(),
@@ -151,6 +161,8 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings) -> Starlette
         Route("/v2/admin/models/{model}/aliases/{alias}/rollback", rollback, methods=["POST"]),
         Route("/v2/admin/models/{model}/traffic", traffic, methods=["GET", "PUT"]),
     ]
+    routes.extend(batch_routes(dataplane.predictions, dataplane.batch, settings, require_admin,
+                               require_inference))
     routes.extend(edge_routes(dataplane.manager.registry))
     return Starlette(routes=routes, exception_handlers={
         AugurError: augur_error, HTTPException: http_error, Exception: augur_error})

@@ -9,10 +9,15 @@ enrichment -> validation -> the version's adaptive batcher -> ONNX Runtime ->
 response (and, with a shadow, a mirrored copy compared in the background).
 
 Extension point, enrichment: an :class:`Enricher` runs after resolution and
-before validation. It may return a new request (entity keys replaced by feature
-tensors from an online store) or a finished response (a key looked up in a
-precomputed prediction store, "hybrid" serving); returning the request
-unchanged passes it on. Enrichers are given to :class:`DataPlane`; none ship yet.
+before validation, for every transport (REST and gRPC call :meth:`DataPlane.infer`;
+the plain JSON endpoint calls :meth:`DataPlane.predict`). ``enrich`` may return a
+new v2 request (entity keys replaced by feature tensors from an online store) or a
+finished response (a key looked up in a precomputed prediction store, "hybrid"
+serving); returning the request unchanged passes it on; ``complete`` sees the
+model's result afterwards (a write-back). ``enrich_instances`` does the same for
+plain JSON rows and returns an :class:`Enrichment`. Two ship:
+:class:`~augur.serving.hybrid.HybridEnricher` and
+:class:`~augur.serving.feature_enricher.FeatureEnricher`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -34,9 +41,30 @@ from augur.serving.traffic import TrafficPolicy, TrafficState, outputs_agree
 from augur.serving.types import InferenceRequest, InferenceResponse, ResponseOutput
 from augur.signature import NUMPY_TO_V2
 
+if TYPE_CHECKING:
+    from augur.serving.batch_control import BatchControl
+    from augur.serving.prediction_stores import PredictionStores
+
 log = logging.getLogger("augur.serving")
 
 EXTENSIONS = ["binary_tensor_data", "model_repository", "parameters"]
+
+
+@dataclass
+class Enrichment:
+    """What an enricher made of plain JSON rows: new rows, feeds, or the answer.
+
+    Attributes:
+        instances: rows or records to convert by the signature.
+        feeds: ready input tensors (used instead of ``instances``).
+        predictions: a finished answer, one prediction per row.
+        after: called with the model's outputs once it ran (e.g. a write-back).
+    """
+
+    instances: list[Any] | None = None
+    feeds: dict[str, np.ndarray] | None = None
+    predictions: list[Any] | None = None
+    after: Callable[[dict[str, np.ndarray]], Awaitable[None]] | None = None
 
 
 class Enricher(Protocol):
@@ -45,6 +73,15 @@ class Enricher(Protocol):
     async def enrich(self, model: LoadedVersion,
                      request: InferenceRequest) -> InferenceRequest | InferenceResponse:
         """Return the request to validate, or a finished response."""
+        ...
+
+    async def complete(self, model: LoadedVersion, request: InferenceRequest,
+                       result: dict[str, np.ndarray]) -> None:
+        """See the outputs the model computed for an (enriched) request."""
+        ...
+
+    async def enrich_instances(self, model: LoadedVersion, instances: list[Any]) -> Enrichment:
+        """Return what to run for plain JSON rows (or the finished answer)."""
         ...
 
 
@@ -60,6 +97,10 @@ class DataPlane:
         self.manager = manager
         self.metrics = manager.metrics
         self.enrichers = list(enrichers or [])
+        #: the prediction stores of lookups and hybrid models (set by create_dataplane)
+        self.predictions: PredictionStores | None = None
+        #: schedules and batch runs started by this server (set by create_dataplane)
+        self.batch: BatchControl | None = None
         self.traffic: dict[str, TrafficState] = {}
         self._base_names: dict[str, str | None] = {}
         self._shadow_tasks: set[asyncio.Task[None]] = set()
@@ -86,6 +127,12 @@ class DataPlane:
         if self._shadow_tasks:
             await asyncio.gather(*self._shadow_tasks, return_exceptions=True)
         await self.manager.stop()
+        for enricher in self.enrichers:
+            close = getattr(enricher, "close", None)
+            if close is not None:
+                close()
+        if self.predictions is not None:
+            self.predictions.close()
 
     # -- health and metadata ------------------------------------------------------
 
@@ -163,6 +210,8 @@ class DataPlane:
             if self.enrichers:
                 enriched = await self._enrich(entry, request)
                 if isinstance(enriched, InferenceResponse):
+                    entry.metrics.requests.inc()
+                    entry.metrics.latency.observe(time.perf_counter() - started)
                     return enriched
                 request = enriched
             feeds: dict[str, np.ndarray] = {}
@@ -174,6 +223,8 @@ class DataPlane:
             wanted = [o.name for o in request.outputs] if request.outputs else None
             timeout = _timeout_seconds(request.parameters)
             result, queued = await entry.batcher.submit(feeds, wanted, timeout)
+            for enricher in self.enrichers:
+                await enricher.complete(entry, request, result)
         except AugurError as exc:
             self.metrics.error(entry.name, entry.version_text, type(exc).__name__)
             raise
@@ -204,8 +255,26 @@ class DataPlane:
         started = time.perf_counter()
         entry = self.manager.lookup(name, None) or await self._resolve(name, None)
         try:
-            feeds = to_feeds(entry.model.signature, instances)
+            after: list[Callable[[dict[str, np.ndarray]], Awaitable[None]]] = []
+            feeds: dict[str, np.ndarray] | None = None
+            for enricher in self.enrichers:
+                done = await enricher.enrich_instances(entry, instances)
+                if done.predictions is not None:
+                    entry.metrics.requests.inc()
+                    entry.metrics.latency.observe(time.perf_counter() - started)
+                    return entry, done.predictions
+                if done.after is not None:
+                    after.append(done.after)
+                if done.feeds is not None:
+                    feeds = done.feeds
+                    break
+                if done.instances is not None:
+                    instances = done.instances
+            if feeds is None:
+                feeds = to_feeds(entry.model.signature, instances)
             result, queued = await entry.batcher.submit(feeds)
+            for callback in after:
+                await callback(result)
         except AugurError as exc:
             self.metrics.error(entry.name, entry.version_text, type(exc).__name__)
             raise
@@ -220,6 +289,7 @@ class DataPlane:
             predictions = list(next(iter(columns.values())))
         else:
             n = len(instances)
+            n = len(next(iter(columns.values())))
             predictions = [{k: v[i] for k, v in columns.items()} for i in range(n)]
         entry.metrics.requests.inc()
         entry.metrics.queue_time.observe(queued)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Executor
+from dataclasses import replace
 from typing import Any
 
 from augur.registry import ModelVersion, Registry
 from augur.runtime import LoadedModel, RuntimeOptions, load, tuned_options
 from augur.serving.batcher import AdaptiveBatcher
 from augur.serving.metrics import ServerMetrics, VersionMetrics
-from augur.serving.settings import ServerSettings
+from augur.serving.settings import ModelSettings, ServerSettings
 from augur.serving.validation import FeedValidator, warmup_feeds
 
 log = logging.getLogger("augur.serving")
@@ -64,6 +65,18 @@ class LoadedVersion:
         return f"{self.name}:{self.version}"
 
 
+def tuned_batching(model_settings: ModelSettings, options: RuntimeOptions,
+                   explicit: frozenset[str]) -> ModelSettings:
+    """The batching settings of a version: its tuned batch size and delay, unless the
+    model's own settings (``[models.NAME]``) name them explicitly."""
+    changes: dict[str, Any] = {}
+    if options.batch_size is not None and "max_batch_size" not in explicit:
+        changes["max_batch_size"] = max(1, int(options.batch_size))
+    if options.batch_delay_ms is not None and "max_delay_ms" not in explicit:
+        changes["max_delay_ms"] = max(0.0, float(options.batch_delay_ms))
+    return replace(model_settings, **changes) if changes else model_settings
+
+
 def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
                  metrics: ServerMetrics, executor: Executor) -> LoadedVersion:
     """Load and warm one version (blocking: call it from a worker thread).
@@ -77,6 +90,8 @@ def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
     options = tuned_options(registry, mv) or RuntimeOptions(
         intra_op_threads=model_settings.intra_op_threads)
     model = load(mv, registry=registry, options=options)
+    model_settings = tuned_batching(model_settings, options,
+                                    settings.model_overrides.get(mv.name, frozenset()))
     run_seconds = 0.0
     if settings.warmup:
         feeds = warmup_feeds(mv.signature)

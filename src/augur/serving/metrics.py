@@ -159,6 +159,26 @@ class ServerMetrics:
         self.canary = Counter("augur_canary_requests", "Requests routed to a canary version",
                               labels, registry=self.registry)
 
+        self.hybrid = Counter("augur_hybrid_requests",
+                              "Hybrid requests by outcome: hit (answered from the prediction "
+                              "store) or miss (the model ran)", ("model", "outcome"),
+                              registry=self.registry)
+        self.hybrid_hit_ratio = Gauge("augur_hybrid_hit_ratio",
+                                      "Share of hybrid requests answered from the store",
+                                      ("model",), registry=self.registry)
+        self.hybrid_write_back = Counter("augur_hybrid_write_backs",
+                                         "Predictions written back to the store on a miss",
+                                         ("model",), registry=self.registry)
+        self._hybrid_counts: dict[str, tuple[int, int]] = {}
+
+    def count_hybrid(self, model: str, hit: bool) -> None:
+        """Count one hybrid request and update the model's hit ratio."""
+        self.hybrid.labels(model, "hit" if hit else "miss").inc()
+        hits, total = self._hybrid_counts.get(model, (0, 0))
+        hits, total = hits + hit, total + 1
+        self._hybrid_counts[model] = (hits, total)
+        self.hybrid_hit_ratio.labels(model).set(hits / total)
+
     def for_version(self, model: str, version: str) -> VersionMetrics:
         """Label children of one version (make once, reuse per request)."""
         return VersionMetrics(self, model, version)

@@ -19,13 +19,17 @@ import orjson
 from augur.errors import (
     AugurError,
     ConfigError,
+    FeatureUnavailable,
     InvalidInput,
     InvalidName,
     InvalidReference,
     ModelNotFound,
     ModelNotReady,
     Overloaded,
+    PredictionNotFound,
     RequestTimeout,
+    ServiceUnavailable,
+    StoreError,
     Unauthorized,
 )
 from augur.serving.accesslog import AccessLog
@@ -45,6 +49,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (Unauthorized, 401),
     (ModelNotFound, 404),
+    (PredictionNotFound, 404),
+    (FeatureUnavailable, 422),
     (InvalidInput, 400),
     (InvalidReference, 400),
     (InvalidName, 400),
@@ -52,6 +58,8 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (Overloaded, 429),
     (RequestTimeout, 504),
     (ModelNotReady, 503),
+    (ServiceUnavailable, 503),
+    (StoreError, 503),
     (AugurError, 500),
 )
 

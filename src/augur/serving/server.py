@@ -25,9 +25,13 @@ from augur.errors import ConfigError
 from augur.registry import Registry
 from augur.serving.accesslog import AccessLog
 from augur.serving.admin import build_admin_app
+from augur.serving.batch_control import BatchControl
 from augur.serving.dataplane import DataPlane, Enricher
+from augur.serving.feature_enricher import FeatureEnricher
+from augur.serving.hybrid import HybridEnricher
 from augur.serving.manager import ModelManager
 from augur.serving.metrics import ServerMetrics
+from augur.serving.prediction_stores import PredictionStores
 from augur.serving.rest import RestApp
 from augur.serving.settings import ServerSettings
 
@@ -44,10 +48,27 @@ def build_app(dataplane: DataPlane, settings: ServerSettings,
 
 def create_dataplane(registry: Registry, settings: ServerSettings,
                      enrichers: list[Enricher] | None = None) -> DataPlane:
-    """A data plane with its own manager and metrics."""
+    """A data plane with its own manager, metrics, prediction stores and batch control.
+
+    Args:
+        enrichers: steps before validation; ``None`` gives the ones the settings ask
+            for (feature assembly for models with ``features``, then the hybrid mode
+            for models with ``hybrid``).
+    """
     manager = ModelManager(registry, settings, ServerMetrics())
     manager.metrics.memory.set_function(lambda: float(manager.memory_bytes()))
-    return DataPlane(manager, enrichers)
+    stores = PredictionStores(manager)
+    if enrichers is None:
+        enrichers = []
+        models = settings.models.values()
+        if settings.defaults.features or any(ms.features for ms in models):
+            enrichers.append(FeatureEnricher(manager))
+        if settings.defaults.hybrid or any(ms.hybrid for ms in models):
+            enrichers.append(HybridEnricher(stores))
+    dataplane = DataPlane(manager, enrichers)
+    dataplane.predictions = stores
+    dataplane.batch = BatchControl(registry, poll_seconds=settings.scheduler_poll_seconds)
+    return dataplane
 
 
 class _Uvicorn(uvicorn.Server):
@@ -118,6 +139,8 @@ class Server:
             settings = replace(settings, grpc_port=free_port(settings.host))
         self.dataplane = create_dataplane(self.registry, settings, self.enrichers)
         await self.dataplane.start()
+        if settings.scheduler and self.dataplane.batch is not None:
+            self.dataplane.batch.start()
         self._access_log.open()
         sock = _bind(settings.host, settings.http_port)
         self.http_port = int(sock.getsockname()[1])
@@ -157,6 +180,8 @@ class Server:
             self._uvicorn.should_exit = True
             await asyncio.gather(self._serve_task, return_exceptions=True)
         if self.dataplane is not None:
+            if self.dataplane.batch is not None:
+                await asyncio.to_thread(self.dataplane.batch.stop)
             await self.dataplane.stop()
         self._access_log.close()
 

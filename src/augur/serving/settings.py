@@ -53,6 +53,19 @@ class ModelSettings:
             are compared with the primary's and discarded.
         intra_op_threads: ONNX Runtime threads per run when the version has no
             tuned options (1 suits small models next to an event loop; 0: ORT decides).
+        hybrid: answer requests that carry a key from the prediction store when a
+            prediction younger than ``hybrid_max_age_s`` is stored, else run the model
+            (see :mod:`augur.serving.hybrid` for how a request carries its key).
+        hybrid_store: the prediction store of the hybrid mode and of lookups of this
+            model (default: the server's ``prediction_store``).
+        hybrid_max_age_s: seconds a stored prediction stays fresh.
+        hybrid_write_back: store what the model computed on a miss.
+        features: a feature definitions file whose ``Deployment`` for this model
+            binds it to feature views (see :mod:`augur.serving.feature_enricher`).
+        feature_store: the online store URL (``redis://...``, ``sqlite:///...``).
+
+    Batching: ``max_batch_size`` and ``max_delay_ms`` of a version with tuned options
+    (``augur tune``) come from those options unless ``[models.NAME]`` sets them.
     """
 
     max_batch_size: int = 64
@@ -64,8 +77,19 @@ class ModelSettings:
     canary_percent: float = 0.0
     shadow: str | None = None
     intra_op_threads: int = 1
+    hybrid: bool = False
+    hybrid_store: str | None = None
+    hybrid_max_age_s: float = 86400.0
+    hybrid_write_back: bool = False
+    features: str | None = None
+    feature_store: str | None = None
 
     def __post_init__(self) -> None:
+        if self.hybrid_max_age_s < 0:
+            raise ConfigError(f"hybrid_max_age_s must be >= 0, got {self.hybrid_max_age_s}")
+        if (self.features is None) != (self.feature_store is None):
+            raise ConfigError("features and feature_store go together: a definitions file "
+                              "and the online store URL")
         if self.intra_op_threads < 0:
             raise ConfigError(f"intra_op_threads must be >= 0, got {self.intra_op_threads}")
         if self.max_batch_size < 1:
@@ -102,6 +126,13 @@ class ServerSettings:
         preload: references loaded at start-up (readiness waits for them).
         warmup: run one request through a version before it takes traffic.
         worker_threads: threads for model loads and ``thread`` executors.
+        prediction_store: where ``GET /v1/predictions/{model}/{key}`` looks
+            (``sqlite:///...``, ``postgresql://...``, ``redis://...``; default the
+            SQLite file ``$AUGUR_HOME/predictions.db`` that ``augur batch run`` writes).
+        scheduler: run due batch schedules inside the server process.
+        scheduler_poll_seconds: how often the scheduler looks for due schedules.
+        model_overrides: per model, the setting names ``[models.NAME]`` sets
+            explicitly (filled by :meth:`from_dict`; tuned options yield to them).
     """
 
     host: str = "127.0.0.1"
@@ -119,6 +150,10 @@ class ServerSettings:
     preload: tuple[str, ...] = ()
     warmup: bool = True
     worker_threads: int = 4
+    prediction_store: str | None = None
+    scheduler: bool = False
+    scheduler_poll_seconds: float = 5.0
+    model_overrides: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for port in (self.http_port, self.grpc_port):
@@ -132,6 +167,8 @@ class ServerSettings:
             raise ConfigError("alias_poll_seconds must be > 0")
         if self.worker_threads < 1:
             raise ConfigError("worker_threads must be >= 1")
+        if self.scheduler_poll_seconds <= 0:
+            raise ConfigError("scheduler_poll_seconds must be > 0")
 
     def for_model(self, name: str) -> ModelSettings:
         """The settings of model ``name``: its overrides, else the defaults."""
@@ -174,8 +211,12 @@ class ServerSettings:
         base = _model_settings(raw.get("defaults") or {}, ModelSettings(), "defaults")
         base = _model_settings({k: raw[k] for k in _DEFAULT_KEYS if k in raw}, base, "defaults")
         values["defaults"] = base
+        models = raw.get("models") or {}
+        if not isinstance(models, Mapping):
+            raise ConfigError("models must be a table of per-model settings")
         values["models"] = {str(name): _model_settings(v, base, f"models.{name}")
-                            for name, v in (raw.get("models") or {}).items()}
+                            for name, v in models.items()}
+        values["model_overrides"] = {str(name): frozenset(v) for name, v in models.items()}
         for key in ("memory_budget", "max_body_bytes"):
             if isinstance(values.get(key), str):
                 values[key] = parse_bytes(values[key])
@@ -198,6 +239,7 @@ _ENV = {
     "AUGUR_ACCESS_LOG": ("access_log", str), "AUGUR_PRELOAD": ("preload", str),
     "AUGUR_MAX_BATCH_SIZE": ("max_batch_size", int), "AUGUR_MAX_DELAY_MS": ("max_delay_ms", float),
     "AUGUR_MAX_QUEUE": ("max_queue_size", int), "AUGUR_TIMEOUT_MS": ("timeout_ms", float),
+    "AUGUR_PREDICTION_STORE": ("prediction_store", str),
 }
 
 

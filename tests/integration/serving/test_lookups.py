@@ -1,0 +1,105 @@
+"""GET /v1/predictions/{model}/{key} from SQLite, Redis and PostgreSQL, over a real server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from augur.batch import open_store
+from augur.registry import Registry
+from augur.serving import BackgroundServer
+
+pytestmark = pytest.mark.integration
+
+OUTPUTS = {"label": 2, "probabilities": [0.0, 0.25, 0.75]}
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A prediction store URL with a unique table / key prefix, dropped afterwards."""
+    tag = uuid.uuid4().hex[:10]
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'preds.db'}?table=p_{tag}"
+        return
+    if request.param == "redis":
+        base = request.getfixturevalue("redis_url")
+        yield f"{base}?prefix=augur-test:{tag}"
+        import redis
+
+        client = redis.Redis.from_url(base)
+        keys = list(client.scan_iter(f"augur-test:{tag}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        return
+    base = request.getfixturevalue("postgres_url")
+    yield f"{base}?table=lookup_{tag}"
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        for suffix in ("", "_errors", "_progress"):
+            conn.execute(f"DROP TABLE IF EXISTS lookup_{tag}{suffix}")
+
+
+def test_lookup_returns_outputs_version_and_age(
+        iris_registry: Registry, serve: Callable[..., BackgroundServer], store_url: str) -> None:
+    store = open_store(store_url, iris_registry.home)
+    try:
+        store.put("iris", 2, "user-42", OUTPUTS, run_id="run-1")
+        store.put("iris", 1, "7", {"label": 0, "probabilities": [1.0, 0.0, 0.0]})
+    finally:
+        store.close()
+    server = serve(iris_registry, prediction_store=store_url)
+    with httpx.Client(base_url=server.url) as http:
+        got = http.get("/v1/predictions/iris/user-42")
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert body["outputs"] == OUTPUTS
+        assert body["version"] == 2
+        assert body["run_id"] == "run-1"
+        assert body["key"] == "user-42" and body["model"] == "iris"
+        assert 0 <= body["age_seconds"] < 3600
+        assert http.get("/v1/predictions/iris/7").json()["outputs"]["label"] == 0
+
+        missing = http.get("/v1/predictions/iris/nobody")
+        assert missing.status_code == 404
+        assert missing.json() == {"error": "no stored prediction of 'iris' for key 'nobody'"}
+        other_model = http.get("/v1/predictions/other/user-42")
+        assert other_model.status_code == 404
+        assert "'other'" in other_model.json()["error"]
+
+
+def test_lookup_needs_the_inference_token(iris_registry: Registry,
+                                          serve: Callable[..., BackgroundServer]) -> None:
+    store = open_store(None, iris_registry.home)  # the embedded default the batch part writes
+    try:
+        store.put("iris", 1, "k/with/slashes", OUTPUTS)
+    finally:
+        store.close()
+    server = serve(iris_registry, inference_token="s3cret", admin_token="adm")
+    with httpx.Client(base_url=server.url) as http:
+        denied = http.get("/v1/predictions/iris/k/with/slashes")
+        assert denied.status_code == 401
+        assert "inference token" in denied.json()["error"]
+        for token in ("s3cret", "adm"):
+            ok = http.get("/v1/predictions/iris/k/with/slashes",
+                          headers={"Authorization": f"Bearer {token}"})
+            assert ok.status_code == 200, ok.text
+            assert ok.json()["outputs"] == OUTPUTS
+
+
+def test_unreachable_store_is_a_503(iris_registry: Registry,
+                                    serve: Callable[..., BackgroundServer]) -> None:
+    server = serve(iris_registry, prediction_store="redis://127.0.0.1:1/0")
+    with httpx.Client(base_url=server.url) as http:
+        got = http.get("/v1/predictions/iris/x")
+        assert got.status_code == 503
+        assert "error" in got.json()
+        bad = serve(iris_registry, prediction_store="ftp://nowhere/x")
+        got = http.get(f"{bad.url}/v1/predictions/iris/x")
+        assert got.status_code == 400
+        assert "unknown prediction store" in got.json()["error"]
