@@ -238,10 +238,23 @@ def test_page_through_augur_serve(browser: EdgeBrowser, examples_registry: Regis
                            timeout=30)
         assert reply.status_code == 200, reply.text
         served = {o["name"]: o["data"] for o in reply.json()["outputs"]}
+        # The string-column pipeline through the plain JSON endpoint, records in.
+        page2 = browser.open(server.url + "/edge/diabetes@production")
+        page2.wait_ready()
+        rows = records_for("diabetes")
+        edge2 = page2.predict(rows)
+        reply2 = httpx.post(server.url + "/v1/models/diabetes@production:predict",
+                            json={"instances": rows}, timeout=30)
+        assert reply2.status_code == 200, reply2.text
     got = np.asarray(edge["outputs"]["probabilities"]["data"])
     assert np.abs(got - np.asarray(served["probabilities"])).max() <= 1e-5
     assert edge["outputs"]["label"]["data"] == served["label"]
+    want2 = np.asarray(reply2.json()["predictions"], dtype=np.float32)
+    got2 = np.asarray(edge2["outputs"]["variable"]["data"], dtype=np.float32)
+    assert got2.shape == want2.shape == (len(rows),)
+    assert (np.abs(got2 - want2) / np.maximum(1.0, np.abs(want2))).max() <= 1e-5
     assert_same_origin(page)
+    assert_same_origin(page2)
 
 
 def test_tensor_model_page(browser: EdgeBrowser, registry: Registry) -> None:
