@@ -102,7 +102,9 @@ class StreamingEngine:
         stats, seen, dirty, expiry = self.stats, self._seen, self._dirty, self._expiry
         key_col, id_col, time_col = self._key, self._id, self._time
         lateness, numeric = self._lateness, self._numeric
-        parts = list(zip(self.layouts, self._state, self._run, self._life, strict=True))
+        parts = [(lay, state, run if lay.running else None, life if lay.has_lifetime else None)
+                 for lay, state, run, life in zip(self.layouts, self._state, self._run,
+                                                  self._life, strict=True)]
         push, insort = heapq.heappush, bisect.insort
         for event in events:
             try:
@@ -149,7 +151,7 @@ class StreamingEngine:
                     for span in layout.spans:
                         push(expiry, ((b + span) * res, key))
                 layout.add(bucket, data, t, event_id)
-                runs = running.get(key)
+                runs = running.get(key) if running is not None else None
                 if runs:
                     for r in runs.values():
                         if b >= r[0]:
@@ -160,9 +162,10 @@ class StreamingEngine:
                                     ids.append(b)
                                 else:
                                     insort(ids, b)
-                life = lifetime.get(key)
-                if life is not None:
-                    layout.add(life, data, t, event_id)
+                if lifetime is not None:
+                    life = lifetime.get(key)
+                    if life is not None:
+                        layout.add(life, data, t, event_id)
             dirty.add(key)
             stats.accepted += 1
             self._since_sweep += 1
