@@ -171,7 +171,7 @@ def test_predictions_from_live_features(features: tuple[Path, str, str], redis_u
         result = client.infer("iris", [keys, width])
         assert result.as_numpy("label").tolist() == after["label"].tolist()
         keys.set_data_from_numpy(np.array([b"f9"], dtype=object))
-        with pytest.raises(InferenceServerException, match="sepals.sepal_length"):
+        with pytest.raises(InferenceServerException, match=r"sepals\.sepal_length"):
             client.infer("iris", [keys, width])
 
 
