@@ -31,6 +31,25 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _cast(arr: np.ndarray, want: np.dtype[Any], field: str) -> np.ndarray:
+    """Cast numbers to ``want``, refusing values the narrower type cannot hold."""
+    if want.kind == "f" and arr.dtype.kind == "f" and arr.dtype.itemsize > want.itemsize:
+        with np.errstate(over="ignore"):
+            out = arr.astype(want)
+        overflow = np.isinf(out) & ~np.isinf(arr)
+        if overflow.any():
+            row = int(np.argwhere(overflow)[0][0])
+            raise InvalidInput(f"{field}: value {arr[np.argwhere(overflow)[0][0]]!r} at row {row} "
+                               f"is beyond the range of {want}")
+        return out
+    if want.kind in "iu" and arr.dtype.kind in "iu":
+        info = np.iinfo(want)
+        if arr.size and (arr.min() < info.min or arr.max() > info.max):
+            raise InvalidInput(f"{field}: values out of the range of {want} "
+                               f"[{info.min}, {info.max}]")
+    return arr.astype(want)
+
+
 def check_tensor(spec: TensorSpec, array: Any, *, allow_nan: bool = True) -> np.ndarray:
     """Validate one tensor against its spec and return it in the spec's dtype.
 
@@ -51,7 +70,7 @@ def check_tensor(spec: TensorSpec, array: Any, *, allow_nan: bool = True) -> np.
         if arr.dtype.kind not in _CASTABLE.get(want.kind, {want.kind}):
             raise InvalidInput(f"input {spec.name!r}: expected {spec.datatype}, "
                                f"got {arr.dtype} values that cannot be converted")
-        arr = arr.astype(object) if want.kind == "O" else arr.astype(want)
+        arr = arr.astype(object) if want.kind == "O" else _cast(arr, want, spec.name)
     if not allow_nan and want.kind == "f" and arr.size and np.isnan(arr).any():
         row = int(np.argwhere(np.isnan(arr))[0][0])
         raise InvalidInput(f"input {spec.name!r}: NaN at row {row} is not allowed")
@@ -120,13 +139,14 @@ def _from_columns(signature: Signature, table: Mapping[str, Any], n: int) -> dic
         dtype = spec.numpy_dtype
         if len(cols) == 1 and cols[0].index is None:
             values = _column_values(cols[0], table[cols[0].name])
-            feeds[spec.name] = values.astype(dtype).reshape(n, 1) if dtype.kind != "O" \
-                else values.reshape(n, 1)
+            feeds[spec.name] = (values.reshape(n, 1) if dtype.kind == "O"
+                                else _cast(values, dtype, f"column {cols[0].name!r}").reshape(n, 1))
             continue
         width = max(c.index or 0 for c in cols) + 1
         mat = np.empty((n, width), dtype=dtype)
         for c in cols:
-            mat[:, c.index or 0] = _column_values(c, table[c.name])
+            mat[:, c.index or 0] = _cast(_column_values(c, table[c.name]), dtype,
+                                         f"column {c.name!r}")
         feeds[spec.name] = mat
     return feeds
 

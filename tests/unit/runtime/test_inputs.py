@@ -114,3 +114,11 @@ def test_loaded_model_rejects_a_frame_missing_a_column(examples_registry: Regist
         model.predict(pd.DataFrame([dict.fromkeys(
             [c.name for c in model.signature.columns], 0.0) | {"sex": "male"}]),
             outputs=["nope"])
+
+
+def test_values_beyond_float32_are_refused_not_turned_into_inf() -> None:
+    with pytest.raises(InvalidInput, match="beyond the range"):
+        to_feeds(MATRIX, np.array([[1.0, 1e300, 3.0]]))
+    with pytest.raises(InvalidInput, match=r"column 'b'.*beyond the range"):
+        to_feeds(MATRIX, [{"a": 1, "b": 1e300, "c": 3}])
+    assert np.isinf(to_feeds(MATRIX, np.array([[np.inf, 1.0, 2.0]]))["input"][0, 0])
