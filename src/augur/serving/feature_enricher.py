@@ -14,6 +14,8 @@ store round trip and builds the feeds by the model's signature.
 - plain JSON: records holding the keys and request fields:
   ``{"instances": [{"restaurant_id": "r7", "distance_km": 2.5}]}``.
 
+A bad binding (no ``Deployment`` of the model, a column matching no feature) is a
+400 naming the problem, remembered per version until the server restarts.
 A request without any entity key is passed on unchanged (the model's own inputs).
 A feature with no value takes the deployment's default for its column, or the
 request fails with ``FeatureUnavailable`` naming the view, feature and key (HTTP
@@ -55,6 +57,7 @@ class FeatureEnricher:
         self.settings = manager.settings
         self._stores: dict[str, OnlineStore] = {}
         self._assemblers: dict[tuple[str, int], FeatureAssembler | None] = {}
+        self._failures: dict[tuple[str, int], str] = {}
         self._lock = threading.Lock()
 
     def _assembler_for(self, model: LoadedVersion) -> FeatureAssembler | None:
@@ -62,15 +65,25 @@ class FeatureEnricher:
         with self._lock:
             if key in self._assemblers:
                 return self._assemblers[key]
+        with self._lock:
+            failed = self._failures.get(key)
+        if failed is not None:  # do not run the user's definitions file on every request
+            raise ConfigError(failed)
         ms = self.settings.for_model(model.name)
         assembler = None
-        if ms.features is not None and ms.feature_store is not None:
-            deployment = _deployment(ms.features, model.name)
+        try:
+            if ms.features is not None and ms.feature_store is not None:
+                deployment = _deployment(ms.features, model.name)
+                with self._lock:
+                    store = self._stores.get(ms.feature_store)
+                    if store is None:
+                        store = open_online_store(ms.feature_store)
+                        self._stores[ms.feature_store] = store
+                assembler = FeatureAssembler(deployment, model.model.signature, store)
+        except ConfigError as exc:
             with self._lock:
-                store = self._stores.get(ms.feature_store)
-                if store is None:
-                    store = self._stores[ms.feature_store] = open_online_store(ms.feature_store)
-            assembler = FeatureAssembler(deployment, model.model.signature, store)
+                self._failures[key] = str(exc)
+            raise
         with self._lock:
             self._assemblers[key] = assembler
         return assembler

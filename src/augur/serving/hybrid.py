@@ -17,24 +17,31 @@ How a request carries its keys (one per row):
 A store hit returns the stored outputs, cast to the signature's datatypes, with
 the response parameters ``source = "store"``, ``age_seconds`` and the stored
 ``version``. Hits and misses are counted in ``augur_hybrid_requests_total`` and
-``augur_hybrid_hit_ratio`` (per model).
+``augur_hybrid_hit_ratio`` (per model). A prediction store that cannot be reached
+counts as a miss (the model answers) and a failed write-back is logged, not raised.
+
+Enrichers run in order: the hybrid mode first (a hit skips the feature fetch),
+then feature assembly for models bound to feature views.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import numpy as np
 
 from augur.batch import Prediction
-from augur.errors import InvalidInput
+from augur.errors import InvalidInput, ServiceUnavailable, StoreError
 from augur.serving.dataplane import Enrichment
 from augur.serving.loaded import LoadedVersion
 from augur.serving.prediction_stores import PredictionStores
 from augur.serving.types import InferenceRequest, InferenceResponse, ResponseOutput
 
 KEY = "key"
+
+log = logging.getLogger("augur.serving")
 
 
 class HybridEnricher:
@@ -100,7 +107,14 @@ class HybridEnricher:
 
     async def _fresh(self, model: LoadedVersion, keys: list[str]) -> list[Prediction] | None:
         max_age = self.settings.for_model(model.name).hybrid_max_age_s
-        found = await self.stores.get(model.name, keys)
+        try:
+            found = await self.stores.get(model.name, keys)
+        except (ServiceUnavailable, StoreError) as exc:
+            # the model can still answer: a store outage costs speed, not availability
+            log.warning("hybrid %s: prediction store unavailable, running the model: %s",
+                        model.name, exc)
+            self.metrics.count_hybrid(model.name, False)
+            return None
         now = time.time()
         fresh = [p for p in found if p is not None and p.age(now) <= max_age]
         hit = len(fresh) == len(keys)
@@ -113,7 +127,11 @@ class HybridEnricher:
             return
         rows = [(key, {name: arr[i].tolist() for name, arr in result.items()})
                 for i, key in enumerate(keys)]
-        await self.stores.put(model.name, model.version, rows)
+        try:
+            await self.stores.put(model.name, model.version, rows)
+        except (ServiceUnavailable, StoreError) as exc:  # the answer stands without it
+            log.warning("hybrid %s: write-back failed: %s", model.name, exc)
+            return
         self.metrics.hybrid_write_back.labels(model.name).inc(len(rows))
 
 

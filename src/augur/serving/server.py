@@ -52,8 +52,8 @@ def create_dataplane(registry: Registry, settings: ServerSettings,
 
     Args:
         enrichers: steps before validation; ``None`` gives the ones the settings ask
-            for (feature assembly for models with ``features``, then the hybrid mode
-            for models with ``hybrid``).
+            for (the hybrid mode for models with ``hybrid``, then feature assembly for
+            models with ``features``).
     """
     manager = ModelManager(registry, settings, ServerMetrics())
     manager.metrics.memory.set_function(lambda: float(manager.memory_bytes()))
@@ -61,10 +61,10 @@ def create_dataplane(registry: Registry, settings: ServerSettings,
     if enrichers is None:
         enrichers = []
         models = settings.models.values()
-        if settings.defaults.features or any(ms.features for ms in models):
-            enrichers.append(FeatureEnricher(manager))
         if settings.defaults.hybrid or any(ms.hybrid for ms in models):
             enrichers.append(HybridEnricher(stores))
+        if settings.defaults.features or any(ms.features for ms in models):
+            enrichers.append(FeatureEnricher(manager))
     dataplane = DataPlane(manager, enrichers)
     dataplane.predictions = stores
     dataplane.batch = BatchControl(registry, poll_seconds=settings.scheduler_poll_seconds)

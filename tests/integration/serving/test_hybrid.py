@@ -141,6 +141,39 @@ def test_plain_json_records_carry_a_key(hybrid_server: tuple[BackgroundServer, s
         assert [p["label"] for p in mixed["predictions"]] == [int(direct["label"][0])] * 2
 
 
+def test_grpc_requests_get_the_hybrid_mode_too(iris_registry: Registry, tmp_path: Path,
+                                               serve: Callable[..., BackgroundServer]) -> None:
+    import tritonclient.grpc as triton
+
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    store = open_store(url, iris_registry.home)
+    try:
+        store.put("iris", 1, "fresh", STORED)
+    finally:
+        store.close()
+    server = serve(iris_registry, grpc_enabled=True, grpc_port=0,
+                   models={"iris": {"hybrid": True, "hybrid_store": url}})
+    with triton.InferenceServerClient(f"127.0.0.1:{server.server.grpc_port}") as client:
+        inp = triton.InferInput("input", [1, 4], "FP32")
+        inp.set_data_from_numpy(np.array([ROW], dtype=np.float32))
+        hit = client.infer("iris", [inp], parameters={"key": "fresh"})
+        assert hit.as_numpy("label").tolist() == [2]
+        assert hit.get_response().parameters["source"].string_param == "store"
+        miss = client.infer("iris", [inp], parameters={"key": "other"})
+        assert miss.as_numpy("label").tolist() != [2]
+
+
+def test_an_unreachable_store_lets_the_model_answer(
+        iris_registry: Registry, serve: Callable[..., BackgroundServer]) -> None:
+    server = serve(iris_registry, models={"iris": {
+        "hybrid": True, "hybrid_store": "redis://127.0.0.1:1/0", "hybrid_write_back": True}})
+    got = httpx.post(f"{server.url}/v2/models/iris/infer", json=_v2("fresh"))
+    assert got.status_code == 200, got.text
+    assert "source" not in (got.json().get("parameters") or {})
+    metrics = httpx.get(server.url + "/metrics").text
+    assert _metric(metrics, "augur_hybrid_requests_total", model="iris", outcome="miss") == 1
+
+
 def test_a_model_not_deployed_as_hybrid_ignores_keys(
         iris_registry: Registry, serve: Callable[..., BackgroundServer]) -> None:
     server = serve(iris_registry, models={"iris": {"hybrid": True}})
