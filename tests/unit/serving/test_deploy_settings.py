@@ -66,3 +66,23 @@ def test_a_loaded_version_batches_by_its_tuned_options(iris_registry: Registry) 
         untuned = load_version(iris_registry, iris_registry.resolve("iris:1"), defaults_only,
                                metrics, pool)
         assert untuned.batcher.settings.max_batch_size == 32
+
+
+def test_serve_flags_for_the_scheduler_and_the_prediction_store(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from augur.cli.app import build_parser
+    from augur.cli.serve import _settings
+
+    monkeypatch.delenv("AUGUR_SERVE_CONFIG", raising=False)
+    monkeypatch.delenv("AUGUR_PREDICTION_STORE", raising=False)
+    args = build_parser().parse_args(["serve", "--scheduler",
+                                      "--prediction-store", "redis://127.0.0.1:6379/0"])
+    settings = _settings(args)
+    assert settings.scheduler is True
+    assert settings.prediction_store == "redis://127.0.0.1:6379/0"
+    plain = _settings(build_parser().parse_args(["serve"]))
+    assert plain.scheduler is False and plain.prediction_store is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    help_text = capsys.readouterr().out
+    assert "GET  /v1/predictions/MODEL/KEY" in help_text and '"key"' in help_text
