@@ -181,6 +181,6 @@ def _stored_outputs(model: LoadedVersion, found: list[Prediction]) -> dict[str, 
 
 
 def _plain(outputs: dict[str, Any]) -> Any:
-    if len(outputs) == 1:
-        return next(iter(outputs.values()))
-    return {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in outputs.items()}
+    """One stored row as the plain JSON endpoint shows a computed one (see DataPlane.predict)."""
+    values = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in outputs.items()}
+    return next(iter(values.values())) if len(values) == 1 else values

@@ -97,7 +97,7 @@ def test_predictions_from_live_features(features: tuple[Path, str, str], redis_u
                                         serve: Callable[..., BackgroundServer]) -> None:
     defs, store_url, stream = features
     _stream(defs, redis_url, stream, store_url,
-            [_event(0, "f1", 5.1, 1.4), _event(1, "f2", 6.0, 4.5)])
+            [_event(0, "f1", 5.1, 1.4), _event(1, "f2", 6.0, 4.5), _event(3, "42", 6.0, 4.5)])
     batch_store = RedisOnlineStore.from_url(store_url)
     batch_store.write("widths", {"f1": {"sepal_width": 3.5}}, T0)  # a batch (table) feature
     batch_store.close()
@@ -117,6 +117,13 @@ def test_predictions_from_live_features(features: tuple[Path, str, str], redis_u
         assert outs["label"]["data"] == want["label"].tolist()
         np.testing.assert_allclose(np.reshape(outs["probabilities"]["data"], (2, 3)),
                                    want["probabilities"], atol=1e-6)
+        int_keys = {"inputs": [
+            {"name": "flower_id", "datatype": "INT64", "shape": [1], "data": [42]},
+            {"name": "petal_width", "datatype": "FP32", "shape": [1], "data": [1.5]}]}
+        got = http.post("/v2/models/iris/infer", json=int_keys)
+        assert got.status_code == 200, got.text
+        assert {o["name"]: o for o in got.json()["outputs"]}["label"]["data"] == \
+            [int(want["label"][1])]
         plain = http.post("/v1/models/iris:predict",
                           json={"instances": [{"flower_id": "f1", "petal_width": 0.2}]})
         assert plain.status_code == 200, plain.text
