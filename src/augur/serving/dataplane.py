@@ -8,16 +8,8 @@ A request flows: model resolution (name, version or alias; canary split) ->
 enrichment -> validation -> the version's adaptive batcher -> ONNX Runtime ->
 response (and, with a shadow, a mirrored copy compared in the background).
 
-Extension point, enrichment: an :class:`Enricher` runs after resolution and
-before validation, for every transport (REST and gRPC call :meth:`DataPlane.infer`;
-the plain JSON endpoint calls :meth:`DataPlane.predict`). ``enrich`` may return a
-new v2 request (entity keys replaced by feature tensors from an online store) or a
-finished response (a key looked up in a precomputed prediction store, "hybrid"
-serving); returning the request unchanged passes it on; ``complete`` sees the
-model's result afterwards (a write-back). ``enrich_instances`` does the same for
-plain JSON rows and returns an :class:`Enrichment`. Two ship:
-:class:`~augur.serving.hybrid.HybridEnricher` and
-:class:`~augur.serving.feature_enricher.FeatureEnricher`.
+Extension point: enrichment (:mod:`augur.serving.enrichment`) runs after resolution
+and before validation, for every transport.
 """
 
 from __future__ import annotations
@@ -26,8 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +26,7 @@ import augur
 from augur.errors import AugurError, InvalidInput, ModelNotFound
 from augur.registry import DEFAULT_ALIAS, ModelVersion, parse_reference
 from augur.runtime import to_feeds
+from augur.serving.enrichment import Enricher, Enrichment
 from augur.serving.loaded import LoadedVersion
 from augur.serving.manager import ModelManager
 from augur.serving.traffic import TrafficPolicy, TrafficState, outputs_agree
@@ -49,40 +41,7 @@ log = logging.getLogger("augur.serving")
 
 EXTENSIONS = ["binary_tensor_data", "model_repository", "parameters"]
 
-
-@dataclass
-class Enrichment:
-    """What an enricher made of plain JSON rows: new rows, feeds, or the answer.
-
-    Attributes:
-        instances: rows or records to convert by the signature.
-        feeds: ready input tensors (used instead of ``instances``).
-        predictions: a finished answer, one prediction per row.
-        after: called with the model's outputs once it ran (e.g. a write-back).
-    """
-
-    instances: list[Any] | None = None
-    feeds: dict[str, np.ndarray] | None = None
-    predictions: list[Any] | None = None
-    after: Callable[[dict[str, np.ndarray]], Awaitable[None]] | None = None
-
-
-class Enricher(Protocol):
-    """A step between resolution and validation (see the module docstring)."""
-
-    async def enrich(self, model: LoadedVersion,
-                     request: InferenceRequest) -> InferenceRequest | InferenceResponse:
-        """Return the request to validate, or a finished response."""
-        ...
-
-    async def complete(self, model: LoadedVersion, request: InferenceRequest,
-                       result: dict[str, np.ndarray]) -> None:
-        """See the outputs the model computed for an (enriched) request."""
-        ...
-
-    async def enrich_instances(self, model: LoadedVersion, instances: list[Any]) -> Enrichment:
-        """Return what to run for plain JSON rows (or the finished answer)."""
-        ...
+__all__ = ["DataPlane", "Enricher", "Enrichment"]
 
 
 class DataPlane:

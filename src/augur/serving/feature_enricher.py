@@ -38,7 +38,7 @@ from augur.features import (
     open_online_store,
 )
 from augur.registry import parse_reference
-from augur.serving.dataplane import Enrichment
+from augur.serving.enrichment import Enrichment
 from augur.serving.loaded import LoadedVersion
 from augur.serving.manager import ModelManager
 from augur.serving.types import InferenceRequest, InferenceResponse, RequestInput

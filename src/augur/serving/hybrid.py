@@ -34,7 +34,7 @@ import numpy as np
 
 from augur.batch import Prediction
 from augur.errors import InvalidInput, ServiceUnavailable, StoreError
-from augur.serving.dataplane import Enrichment
+from augur.serving.enrichment import Enrichment
 from augur.serving.loaded import LoadedVersion
 from augur.serving.prediction_stores import PredictionStores
 from augur.serving.types import InferenceRequest, InferenceResponse, ResponseOutput
