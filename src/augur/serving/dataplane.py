@@ -247,7 +247,6 @@ class DataPlane:
         if len(columns) == 1:
             predictions = list(next(iter(columns.values())))
         else:
-            n = len(instances)
             n = len(next(iter(columns.values())))
             predictions = [{k: v[i] for k, v in columns.items()} for i in range(n)]
         entry.metrics.requests.inc()
