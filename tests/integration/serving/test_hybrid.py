@@ -181,3 +181,38 @@ def test_a_model_not_deployed_as_hybrid_ignores_keys(
         got = http.post("/v2/models/a/infer", json=_v2("fresh"))
         assert got.status_code == 200, got.text
         assert "source" not in (got.json().get("parameters") or {})
+
+
+def test_hybrid_over_redis(iris_registry: Registry, redis_url: str,
+                           serve: Callable[..., BackgroundServer]) -> None:
+    import redis
+
+    prefix = f"augur-test:{uuid.uuid4().hex[:10]}"
+    url = f"{redis_url}?prefix={prefix}"
+    store = open_store(url, iris_registry.home)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        store.put("iris", 1, "fresh", STORED)
+        store.put("iris", 1, "stale", STORED)
+        old = float(client.hget(f"{prefix}:iris:stale", "created_at") or 0) - 7200
+        client.hset(f"{prefix}:iris:stale", "created_at", repr(old))
+        server = serve(iris_registry, models={"iris": {
+            "hybrid": True, "hybrid_store": url, "hybrid_max_age_s": 3600,
+            "hybrid_write_back": True}})
+        with httpx.Client(base_url=server.url + "/v2/models/iris") as http:
+            assert http.post("/infer", json=_v2("fresh")).json()["parameters"]["source"] \
+                == "store"
+            miss = http.post("/infer", json=_v2("stale")).json()
+            assert "source" not in (miss.get("parameters") or {})
+            assert client.hget(f"{prefix}:iris:stale", "run_id") == b"online"
+            again = http.post("/infer", json=_v2("stale")).json()
+            assert again["parameters"]["source"] == "store"
+            assert again["parameters"]["age_seconds"] < 3600
+        lookup = httpx.get(f"{server.url}/v1/predictions/iris/stale")
+        assert lookup.status_code == 200 and lookup.json()["run_id"] == "online"
+    finally:
+        store.close()
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
