@@ -7,6 +7,7 @@ caller can fix the request without reading the model.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -77,8 +78,23 @@ def check_tensor(spec: TensorSpec, array: Any, *, allow_nan: bool = True) -> np.
     return arr
 
 
+_PLAIN_NUMBERS = {int, float}
+
+
 def _column_values(col: ColumnSpec, values: Sequence[Any] | np.ndarray) -> np.ndarray:
     """Convert one column's values to the kind the signature declares."""
+    if col.kind == "string" and not isinstance(values, np.ndarray) \
+            and set(map(type, values)) <= {str}:
+        return np.array(values, dtype=object)
+    if col.kind != "string" and not isinstance(values, np.ndarray) \
+            and set(map(type, values)) <= _PLAIN_NUMBERS:
+        # Fast path for records of plain numbers: one C-level conversion, then the
+        # same NaN / integrality checks as below (ints stay exact as int64).
+        as_int = col.kind != "float" and set(map(type, values)) <= {int}
+        try:
+            values = np.array(values, dtype=np.int64 if as_int else np.float64)
+        except OverflowError:
+            values = np.asarray(values, dtype=object)
     arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
     if col.kind == "string":
         out = np.empty(len(arr), dtype=object)
@@ -196,12 +212,15 @@ def to_feeds(signature: Signature, data: Any) -> dict[str, np.ndarray]:
         if not signature.columns:
             raise InvalidInput("this model takes tensors, not records: send an array for input "
                                f"{signature.inputs[0].name!r}")
-        records: dict[str, Any] = {c.name: [r.get(c.name, _MISSING) for r in data]
+        needed = {c.name for c in signature.columns}
+        for i, r in enumerate(data):
+            if not needed <= r.keys():
+                missing = sorted(needed - r.keys())
+                noun = "column" if len(missing) == 1 else "columns"
+                raise InvalidInput(f"record {i} is missing {noun} "
+                                   f"{', '.join(map(repr, missing))}")
+        records: dict[str, Any] = {c.name: list(map(itemgetter(c.name), data))
                                    for c in signature.columns}
-        for c in signature.columns:
-            for i, v in enumerate(records[c.name]):
-                if v is _MISSING:
-                    raise InvalidInput(f"record {i} is missing column {c.name!r}")
         return _from_columns(signature, records, len(data))
     if len(signature.inputs) != 1:
         raise InvalidInput(f"the model has {len(signature.inputs)} inputs "
@@ -213,11 +232,3 @@ def to_feeds(signature: Signature, data: Any) -> dict[str, np.ndarray]:
     except ValueError as exc:
         raise InvalidInput(f"input {spec.name!r}: ragged or malformed array: {exc}") from exc
     return {spec.name: check_tensor(spec, arr, allow_nan=nan_ok[spec.name])}
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "<missing>"
-
-
-_MISSING: Any = _Missing()

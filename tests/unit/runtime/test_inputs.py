@@ -122,3 +122,14 @@ def test_values_beyond_float32_are_refused_not_turned_into_inf() -> None:
     with pytest.raises(InvalidInput, match=r"column 'b'.*beyond the range"):
         to_feeds(MATRIX, [{"a": 1, "b": 1e300, "c": 3}])
     assert np.isinf(to_feeds(MATRIX, np.array([[np.inf, 1.0, 2.0]]))["input"][0, 0])
+
+
+def test_fast_path_keeps_the_checks() -> None:
+    with pytest.raises(InvalidInput, match="column 'age': expected float, got True"):
+        to_feeds(MIXED, [{"age": True, "city": "Paris"}])
+    sig = Signature(inputs=(TensorSpec("n", "INT64", (-1, 1)),), outputs=MATRIX.outputs,
+                    columns=(ColumnSpec("n", "int", "n"),))
+    big = 2**53 + 1
+    assert to_feeds(sig, [{"n": big}])["n"][0, 0] == big
+    with pytest.raises(InvalidInput, match="record 1 is missing columns 'a', 'b'"):
+        to_feeds(MATRIX, [{"a": 1, "b": 2, "c": 3}, {"c": 1}])
