@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,11 @@ import orjson
 
 from augur.batch.records import Prediction, PredictionChunk, Progress
 from augur.errors import StoreError
+
+
+def _pairs_json(keys: list[str], outputs: list[str]) -> bytes:
+    """``[[key, outputs], ...]`` as one JSON array; ``outputs`` are JSON texts already."""
+    return orjson.dumps(list(zip(keys, map(orjson.Fragment, outputs), strict=True)))
 
 
 class SqliteStore:
@@ -95,14 +99,17 @@ class SqliteStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    conn.executemany(
+                    # One statement per chunk: SQLite walks the JSON array in C. An
+                    # executemany binds every row under the GIL and, with the reader and
+                    # inference threads wanting it too, slowed to a crawl (GIL convoy).
+                    conn.execute(
                         f"INSERT INTO {t} (key, model, version, outputs, run_id, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, model) DO UPDATE SET"
+                        " SELECT json_extract(value, '$[0]'), ?, ?, json_extract(value, '$[1]'), ?, ?"
+                        " FROM json_each(?) WHERE true"
+                        " ON CONFLICT (key, model) DO UPDATE SET"
                         " version = excluded.version, outputs = excluded.outputs,"
                         " run_id = excluded.run_id, created_at = excluded.created_at",
-                        # C iterators only: no Python bytecode per row while binding.
-                        zip(chunk.keys, repeat(model), repeat(version), chunk.outputs,
-                            repeat(run_id), repeat(now)))
+                        (model, version, run_id, now, _pairs_json(chunk.keys, chunk.outputs)))
                     conn.executemany(
                         f"INSERT OR REPLACE INTO {t}_errors (run_id, row, model, key, reason,"
                         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
