@@ -76,7 +76,7 @@ def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[R
     shape = item.get("shape")
     if type(name) is not str or not name:
         raise InvalidInput(f'input {i} has no "name"')
-    if datatype not in V2_TO_NUMPY:
+    if type(datatype) is not str or datatype not in V2_TO_NUMPY:
         raise InvalidInput(f"input {name!r}: unknown datatype {datatype!r}; expected one of "
                            f"{', '.join(V2_TO_NUMPY)}")
     if type(shape) is not list:
