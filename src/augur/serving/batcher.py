@@ -107,6 +107,19 @@ class AdaptiveBatcher:
             Overloaded: the queue is full.
             RequestTimeout: the deadline passed first.
         """
+        result: BatchResult = await self.enqueue(feeds, outputs, timeout)
+        return result
+
+    def enqueue(self, feeds: Feeds, outputs: list[str] | None = None,
+                timeout: float | None = None) -> asyncio.Future[BatchResult]:
+        """Queue one request; return the future of what :meth:`submit` returns.
+
+        The hot path awaits this future directly (one coroutine frame fewer per
+        request than :meth:`submit`).
+
+        Raises:
+            Overloaded: the queue is full.
+        """
         queue = self._queue
         while queue and queue[0].future.done():
             queue.popleft()
@@ -114,7 +127,8 @@ class AdaptiveBatcher:
             raise Overloaded(f"queue is full ({self._max_queue} requests waiting); "
                              "retry later")
         loop = asyncio.get_running_loop()
-        item = _Item(feeds, outputs, loop.create_future(), time.perf_counter())
+        future: asyncio.Future[BatchResult] = loop.create_future()
+        item = _Item(feeds, outputs, future, time.perf_counter())
         if timeout is None and self.settings.timeout_ms is not None:
             timeout = self.settings.timeout_ms / 1000.0
         if timeout is not None:
@@ -127,8 +141,7 @@ class AdaptiveBatcher:
             self._filling.cancel()  # the batch is full: stop waiting for more
             self._filling = None
             loop.call_soon(self._dispatch)
-        result: BatchResult = await item.future
-        return result
+        return future
 
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []

@@ -181,7 +181,7 @@ class DataPlane:
             feeds = entry.validator.check(feeds)
             wanted = [o.name for o in request.outputs] if request.outputs else None
             timeout = _timeout_seconds(request.parameters)
-            result, queued = await entry.batcher.submit(feeds, wanted, timeout)
+            result, queued = await entry.batcher.enqueue(feeds, wanted, timeout)
             for enricher in self.enrichers:
                 await enricher.complete(entry, request, result)
         except AugurError as exc:
@@ -189,10 +189,15 @@ class DataPlane:
             raise
         if state is not None and state.policy.shadow:
             self._mirror(state, entry, feeds, wanted, result)
-        binary = _binary_outputs(request)
-        outputs = [ResponseOutput(out, _datatype(arr), list(arr.shape), arr,
-                                  binary is True or (isinstance(binary, set) and out in binary))
-                   for out, arr in result.items()]
+        binary = _binary_outputs(request) if request.parameters or request.outputs else None
+        if binary is None:
+            outputs = [ResponseOutput(out, _DATATYPES.get(arr.dtype) or _datatype(arr),
+                                      list(arr.shape), arr, False)
+                       for out, arr in result.items()]
+        else:
+            outputs = [ResponseOutput(out, _datatype(arr), list(arr.shape), arr,
+                                      binary is True or (isinstance(binary, set) and out in binary))
+                       for out, arr in result.items()]
         m = entry.metrics
         m.requests.inc()
         m.queue_time.observe(queued)
@@ -374,11 +379,15 @@ def _binary_outputs(request: InferenceRequest) -> bool | set[str] | None:
 
 
 _DTYPE_NAMES: dict[str, str] = dict(NUMPY_TO_V2)
+#: v2 datatype by numpy dtype, filled as outputs are seen (a dict hit per output)
+_DATATYPES: dict[np.dtype[Any], str] = {}
 
 
 def _datatype(arr: np.ndarray) -> str:
     name = _DTYPE_NAMES.get(arr.dtype.str)
     if name is None:
-        return "BYTES" if arr.dtype.kind in "OUS" else NUMPY_TO_V2.get(
+        name = "BYTES" if arr.dtype.kind in "OUS" else NUMPY_TO_V2.get(
             arr.dtype.newbyteorder("=").str, "BYTES")
+    if len(_DATATYPES) < 64:
+        _DATATYPES[arr.dtype] = name
     return name
