@@ -108,8 +108,9 @@ def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[R
         if data is _MISSING:
             raise InvalidInput(f'input {name!r} has neither "data" nor binary_data_size')
         arr = _from_json(name, datatype, data, count)
-    if arr.ndim != len(shape) or arr.shape != tuple(shape):
-        arr = arr.reshape(shape)
+    dims = tuple(shape)
+    if arr.shape != dims:
+        arr = arr.reshape(dims)
     return RequestInput(name, datatype, shape, arr, params), offset
 
 
