@@ -48,7 +48,7 @@ class _Item:
         for name, arr in self.feeds.items():
             if arr.ndim == 0 or arr.shape[0] != self.rows:
                 return object()  # not batchable: a unique key
-            parts.append((name, arr.dtype.str, arr.shape[1:]))
+            parts.append((name, arr.dtype, arr.shape[1:]))
         parts.append(tuple(self.outputs) if self.outputs else None)
         return tuple(parts)
 

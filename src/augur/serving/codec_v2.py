@@ -115,6 +115,10 @@ def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[R
 
 
 _MISSING = object()
+#: numeric dtypes orjson prints as they are (native byte order; float16 is not one)
+_AS_IS = frozenset(np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64,
+                                         np.uint8, np.uint16, np.uint32, np.uint64,
+                                         np.float32, np.float64))
 
 
 def _from_json(name: str, datatype: str, data: Any, count: int) -> np.ndarray:
@@ -200,6 +204,8 @@ def encode_response(response: InferenceResponse) -> tuple[bytes, int | None]:
 
 
 def _to_json_data(arr: np.ndarray) -> Any:
+    if arr.dtype in _AS_IS:  # the common case: orjson prints a flat view as it is
+        return arr.reshape(-1)
     if arr.dtype.kind in "OUS":
         return [v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v)
                 for v in arr.reshape(-1)]

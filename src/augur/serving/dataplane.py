@@ -180,7 +180,7 @@ class DataPlane:
                 feeds[tensor.name] = tensor.data
             feeds = entry.validator.check(feeds)
             wanted = [o.name for o in request.outputs] if request.outputs else None
-            timeout = _timeout_seconds(request.parameters)
+            timeout = _timeout_seconds(request.parameters) if request.parameters else None
             result, queued = await entry.batcher.enqueue(feeds, wanted, timeout)
             for enricher in self.enrichers:
                 await enricher.complete(entry, request, result)
