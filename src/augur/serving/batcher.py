@@ -256,6 +256,8 @@ class AdaptiveBatcher:
         outputs = self._run(feeds, first.outputs)
         if any(arr.ndim == 0 or arr.shape[0] != total for arr in outputs.values()):
             raise ValueError("outputs have no batch axis")
+        if total == len(items) and 0 < len(outputs) <= 2:
+            return _split_rows(outputs, total)
         split: list[Any] = []
         start = 0
         for it in items:
@@ -263,6 +265,17 @@ class AdaptiveBatcher:
             split.append({name: arr[start:end] for name, arr in outputs.items()})
             start = end
         return split
+
+
+def _split_rows(outputs: Feeds, rows: int) -> list[Any]:
+    """Split one- or two-output results into one-row pieces (C-level row views, not slices)."""
+    names = list(outputs)
+    cols = [list(arr.reshape(rows, 1, *arr.shape[1:])) for arr in outputs.values()]
+    if len(cols) == 1:
+        a = names[0]
+        return [{a: x} for x in cols[0]]
+    a, b = names
+    return [{a: x, b: y} for x, y in zip(cols[0], cols[1], strict=True)]
 
 
 def _expire(item: _Item, timeout: float) -> None:
