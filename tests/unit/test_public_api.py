@@ -8,7 +8,9 @@ import pytest
 
 import augur
 
-PARTS = ["augur", "augur.registry", "augur.runtime", "augur.convert"]
+PARTS = ["augur", "augur.registry", "augur.runtime", "augur.convert", "augur.serving",
+         "augur.batch", "augur.features", "augur.streaming", "augur.compression",
+         "augur.tuning", "augur.edge"]
 
 
 @pytest.mark.parametrize("module_name", PARTS)
