@@ -15,6 +15,7 @@ import orjson
 
 from augur.batch.messages import one_line
 from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.batch.sql_rows import read_errors, read_prediction
 from augur.errors import ServiceUnavailable, StoreError
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -163,19 +164,11 @@ class PostgresStore:
     def errors(self, run_id: str) -> list[dict[str, Any]]:
         """The error rows recorded for a run, in source order."""
         with self._lock:
-            rows = self.conn.execute(f"SELECT row, key, reason FROM {self.table}_errors"
-                                     " WHERE run_id = %s ORDER BY row", (run_id,)).fetchall()
-        return [{"row": r[0], "key": r[1], "reason": r[2]} for r in rows]
+            return read_errors(self.conn, self.table, "%s", run_id)
 
     def get(self, model: str, key: str) -> Prediction | None:
         with self._lock:
-            row = self.conn.execute(f"SELECT outputs, version, run_id, created_at FROM"
-                                    f" {self.table} WHERE key = %s AND model = %s",
-                                    (key, model)).fetchone()
-        if row is None:
-            return None
-        return Prediction(model=model, key=key, outputs=row[0], version=row[1],
-                          run_id=row[2], created_at=row[3])
+            return read_prediction(self.conn, self.table, "%s", model, key, _as_dict)
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:
@@ -191,3 +184,8 @@ class PostgresStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _as_dict(outputs: Any) -> dict[str, Any]:
+    """psycopg decodes JSONB already."""
+    return dict(outputs)

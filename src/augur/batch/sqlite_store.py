@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.batch.sql_rows import read_errors, read_prediction
 from augur.errors import StoreError
 
 
@@ -134,19 +135,11 @@ class SqliteStore:
     def errors(self, run_id: str) -> list[dict[str, Any]]:
         """The error rows recorded for a run, in source order."""
         with self._lock:
-            rows = self.conn.execute(f"SELECT row, key, reason FROM {self.table}_errors"
-                                     " WHERE run_id = ? ORDER BY row", (run_id,)).fetchall()
-        return [{"row": r[0], "key": r[1], "reason": r[2]} for r in rows]
+            return read_errors(self.conn, self.table, "?", run_id)
 
     def get(self, model: str, key: str) -> Prediction | None:
         with self._lock:
-            row = self.conn.execute(f"SELECT outputs, version, run_id, created_at FROM"
-                                    f" {self.table} WHERE key = ? AND model = ?",
-                                    (key, model)).fetchone()
-        if row is None:
-            return None
-        return Prediction(model=model, key=key, outputs=orjson.loads(row[0]), version=row[1],
-                          run_id=row[2], created_at=row[3])
+            return read_prediction(self.conn, self.table, "?", model, key, orjson.loads)
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:
