@@ -1,13 +1,20 @@
-"""The Redis online store: one hash per (view, entity), written in MULTI/EXEC pipelines.
+"""The Redis online store: one packed value per (view, entity), written in MULTI/EXEC.
 
 Layout, under a namespace (default ``augur``):
 
-* ``{ns}:{view}:{key}``: a hash, feature name -> JSON value, plus ``__et`` (event time,
-  ms) and ``__wa`` (written at, ms); ``EXPIRE`` set to the view's TTL on every write.
+* ``{ns}:{view}:{key}``: a string, the JSON array ``[event_time_ms, written_at_ms,
+  {feature: value, ...}]``; written whole by ``SET`` (with ``PX`` set to the view's TTL
+  when it has one), so a row is replaced, never merged, as in the other stores.
 * ``{ns}:checkpoint:{name}``: a hash with ``position`` and ``state``, written in the
   same MULTI/EXEC transaction as the values it belongs to.
 
-Reads are one ``HGETALL`` (one entity) or one pipeline of them (many).
+Reads are one ``GET`` (one row) or one ``MGET`` (many rows, across views): one
+command and one bulk reply whatever the number of rows, each row parsed by a single
+``orjson.loads``. A hash per row with a JSON value per field, read by a pipeline of
+``HGETALL``, cost about four times as much for 3 views x 10 entities, nearly all
+of it in reply parsing (benchmarks/features_bench.py).
+``MGET`` needs all keys on one node: a Redis Cluster would need the rows of one
+request under one hash tag.
 """
 
 from __future__ import annotations
@@ -25,11 +32,10 @@ from augur.errors import InvalidName, ServiceUnavailable, StoreError
 from augur.features.online import Checkpoint, FeatureRow, now_ms
 
 _NS = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
-_ET, _WA = b"__et", b"__wa"
 
 
 class RedisOnlineStore:
-    """Feature rows in Redis hashes.
+    """Feature rows in Redis, one packed value per (view, entity).
 
     Args:
         client: a ``redis.Redis`` client (bytes responses).
@@ -54,18 +60,16 @@ class RedisOnlineStore:
 
     def write(self, view: str, rows: Mapping[str, Mapping[str, Any]], event_time: int, *,
               ttl_s: float | None = None, checkpoint: Checkpoint | None = None) -> None:
-        """HSET every row (and the checkpoint) in one MULTI/EXEC transaction."""
-        written = str(now_ms())
-        et = str(event_time)
+        """SET every row (and HSET the checkpoint) in one MULTI/EXEC transaction."""
+        written = now_ms()
+        et = int(event_time)
+        px = None if ttl_s is None else max(1, int(ttl_s * 1000))
+        dumps = orjson.dumps
         try:
             with self._r.pipeline(transaction=True) as pipe:
                 for key, values in rows.items():
-                    rkey = self._key(view, str(key))
-                    mapping: dict[str, Any] = {k: orjson.dumps(v) for k, v in values.items()}
-                    mapping["__et"], mapping["__wa"] = et, written
-                    pipe.hset(rkey, mapping=mapping)
-                    if ttl_s is not None:
-                        pipe.pexpire(rkey, max(1, int(ttl_s * 1000)))
+                    packed = dumps([et, written, values if type(values) is dict else dict(values)])
+                    pipe.set(self._key(view, str(key)), packed, px=px)
                 if checkpoint is not None:
                     pipe.hset(f"{self.namespace}:checkpoint:{checkpoint.name}",
                               mapping={"position": checkpoint.position or "",
@@ -75,49 +79,55 @@ class RedisOnlineStore:
             raise ServiceUnavailable(f"Redis online store: write failed: {exc}") from exc
 
     @staticmethod
-    def _row(raw: Any) -> FeatureRow | None:
-        if not raw:
-            return None
-        values: dict[str, Any] = {}
-        et = wa = 0
-        for field, value in raw.items():
-            if field == _ET:
-                et = int(value)
-            elif field == _WA:
-                wa = int(value)
-            else:
-                values[field.decode()] = orjson.loads(value)
-        return FeatureRow(values, et, wa)
-
-    def read(self, view: str, keys: Sequence[str]) -> list[FeatureRow | None]:
-        """HGETALL each key (one round trip for one key, one pipeline for more)."""
+    def _rows(rkeys: Sequence[str], raws: Sequence[bytes | None]) -> list[FeatureRow | None]:
+        """Unpack ``[event_time, written_at, values]`` values; None stays None (missing)."""
+        loads = orjson.loads
+        out: list[FeatureRow | None] = []
         try:
-            if len(keys) == 1:
-                return [self._row(self._r.hgetall(self._key(view, str(keys[0]))))]
-            with self._r.pipeline(transaction=False) as pipe:
-                for key in keys:
-                    pipe.hgetall(self._key(view, str(key)))
-                raws = pipe.execute()
-            return [self._row(raw) for raw in raws]
+            for raw in raws:
+                if raw is None:
+                    out.append(None)
+                    continue
+                et, wa, values = loads(raw)
+                if type(values) is not dict or type(et) is not int or type(wa) is not int:
+                    raise ValueError("not [event_time, written_at, {feature: value}]")
+                out.append(FeatureRow(values, et, wa))
+        except (ValueError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
+            raise StoreError(f"Redis online store: corrupt value at {rkeys[len(out)]!r}: "
+                             f"{exc}") from exc
+        return out
+
+    def _fetch(self, rkeys: list[str]) -> list[FeatureRow | None]:
+        """GET one key or MGET many: one command either way."""
+        try:
+            if len(rkeys) == 1:
+                raws = [self._r.get(rkeys[0])]
+            else:
+                raws = self._r.mget(rkeys) if rkeys else []
         except (RedisError, OSError) as exc:
             raise ServiceUnavailable(f"Redis online store: read failed: {exc}") from exc
-        except (orjson.JSONDecodeError, ValueError) as exc:
-            raise StoreError(f"Redis online store: corrupt value: {exc}") from exc
+        return self._rows(rkeys, raws)
+
+    def read(self, view: str, keys: Sequence[str]) -> list[FeatureRow | None]:
+        """The rows of ``keys`` in one GET or MGET.
+
+        Raises:
+            ServiceUnavailable: Redis cannot be reached.
+            StoreError: a stored value is not a packed row.
+        """
+        return self._fetch([self._key(view, str(key)) for key in keys])
 
     def read_many(self, requests: Sequence[tuple[str, Sequence[str]]],
                   ) -> list[list[FeatureRow | None]]:
-        """HGETALL every (view, key) in one pipeline."""
-        try:
-            with self._r.pipeline(transaction=False) as pipe:
-                for view, keys in requests:
-                    for key in keys:
-                        pipe.hgetall(self._key(view, str(key)))
-                raws = iter(pipe.execute())
-            return [[self._row(next(raws)) for _ in keys] for _view, keys in requests]
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis online store: read failed: {exc}") from exc
-        except orjson.JSONDecodeError as exc:
-            raise StoreError(f"Redis online store: corrupt value: {exc}") from exc
+        """The rows of every (view, keys) request in one MGET.
+
+        Raises:
+            ServiceUnavailable: Redis cannot be reached.
+            StoreError: a stored value is not a packed row.
+        """
+        rows = iter(self._fetch([self._key(view, str(key))
+                                 for view, keys in requests for key in keys]))
+        return [[next(rows) for _ in keys] for _view, keys in requests]
 
     def load_checkpoint(self, name: str) -> Checkpoint | None:
         """The last checkpoint under ``name``."""
