@@ -143,6 +143,50 @@ class EdgePage:
             [list(records), repeats, warmup_s * 1000, inner])
         return [(float(t), float(r)) for t, r in times]
 
+    def time_session(self, records: Sequence[Mapping[str, Any]], repeats: int, *,
+                     warmup_s: float = 0.0, inner: int = 1,
+                     options: Mapping[str, Any] | None = None) -> list[float]:
+        """Time onnxruntime-web's ``session.run`` alone on ready-made input tensors.
+
+        This is the browser's counterpart of timing ONNX Runtime's ``sess.run`` in
+        Python: the tensors are built once, outside the clock, and the outputs are
+        left as onnxruntime-web returns them.
+
+        Args:
+            records: the rows to feed.
+            repeats: how many timed samples.
+            warmup_s: run untimed for this long first (lets V8 tier the WASM up).
+            inner: runs per sample, averaged (for the clock's resolution).
+            options: onnxruntime-web session options for a second session of the
+                same model, made for this timing and released after it (e.g.
+                ``{"enableMemPattern": false}``); ``None`` times the page's session.
+
+        Returns:
+            Seconds per ``session.run``, one per sample.
+        """
+        times: list[float] = self.page.evaluate(
+            "async ([records, repeats, warmupMs, inner, options]) => {"
+            " const m = await window.augurEdge.ready; let session = m.session;"
+            " if (options) { const r = await fetch(m.info.modelUrl);"
+            "  session = await m.ort.InferenceSession.create(new Uint8Array(await r.arrayBuffer()),"
+            "   {executionProviders: ['wasm'], graphOptimizationLevel: 'all', ...options}); }"
+            " const feeds = {};"
+            " for (const [k, t] of Object.entries(m.tensors(records)))"
+            "  feeds[k] = new m.ort.Tensor(t.type, t.data, t.dims);"
+            " const until = performance.now() + warmupMs;"
+            " do { await session.run(feeds); } while (performance.now() < until);"
+            " const out = []; for (let i = 0; i < repeats; i++) { const s = performance.now();"
+            "  for (let j = 0; j < inner; j++) await session.run(feeds);"
+            "  out.push((performance.now() - s) / inner / 1000); }"
+            " if (session !== m.session) await session.release();"
+            " return out; }",
+            [list(records), repeats, warmup_s * 1000, inner, dict(options) if options is not None else None])
+        return [float(t) for t in times]
+
+    def evaluate(self, script: str, arg: Any = None) -> Any:
+        """Run a JavaScript function in the page and return its (JSON) result."""
+        return self.page.evaluate(script, arg)
+
 
 class EdgeBrowser:
     """A headless Chromium session.

@@ -292,7 +292,7 @@ export async function load(bundleUrl, options = {}) {
   });
   const info = {
     backend, threads: ort.env.wasm.numThreads, crossOriginIsolated: isolated,
-    verified: digest !== null, bytes: bytes.byteLength,
+    verified: digest !== null, bytes: bytes.byteLength, modelUrl: new URL(manifest.model_file, base).href,
     loadSeconds: (performance.now() - started) / 1000,
   };
   return new EdgeModel(manifest, session, ort, info);
