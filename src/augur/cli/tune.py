@@ -46,7 +46,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         from augur.compression import read_dataset
 
         data = read_dataset(args.data, limit=256).rows
-    result = tune(args.ref, budget_s=parse_duration(args.budget), data=data, force=args.force)
+    result = tune(args.ref, budget_s=parse_duration(args.budget), data=data, force=args.force,
+                  objective=args.objective)
     rep = result.report
     if args.json:
         emit({"model": result.version.ref, "cached": result.cached,
@@ -65,19 +66,36 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print_table(rows, ["stage", "options", "p50_ms", "p99_ms", "samples"])
         print()
         print_table(rep["batching"], ["batch_size", "rows_s", "batch_ms"])
+        if rep.get("concurrency"):
+            print()
+            rows = [{"instances": t["instances"], "options": _option_text(t["options"]),
+                     "rows_s": t["rows_s"], "batch_p50_ms": t["p50_ms"],
+                     "batch_p99_ms": t["p99_ms"]} for t in rep["concurrency"]]
+            print_table(rows, ["instances", "options", "rows_s", "batch_p50_ms",
+                               "batch_p99_ms"])
     print()
     print("graph fusions (nodes before -> after):")
     for line in describe(rep["fusions"]):
         print(f"  {line}")
     o = result.options
-    verdict = ("ONNX Runtime's defaults were kept (nothing measured faster)"
-               if rep["kept_defaults"] else f"{rep['speedup']:.2f}x faster than defaults")
-    print(f"defaults p50 {rep['default_p50_ms']:.4g} ms, tuned p50 {rep['tuned_p50_ms']:.4g} ms: "
-          f"{verdict}")
+    objective = rep.get("objective", "latency")
+    print(f"objective: {objective}")
+    print(f"single-row latency: defaults p50 {rep['default_p50_ms']:.4g} ms, tuned p50 "
+          f"{rep['tuned_p50_ms']:.4g} ms ({rep.get('latency_speedup', rep['speedup']):.2f}x)")
+    if objective == "throughput":
+        threads = rep.get("default_rows_s_threads")
+        called = (f", {threads:,.0f} from {o.instances or 1} threads" if threads else "")
+        print(f"served throughput at batch {rep['batch_size']}: defaults "
+              f"{rep['default_rows_s']:,.0f} rows/s one batch at a time{called}; tuned "
+              f"{rep['tuned_rows_s']:,.0f} rows/s with {o.instances or 1} instance(s) "
+              f"({rep['throughput_speedup']:.2f}x the better default)")
+    if rep["kept_defaults"]:
+        print("ONNX Runtime's defaults were kept (nothing measured faster)")
     print(f"serving throughput at batch {o.batch_size}: {rep['batching_speedup']:.2f}x the "
           "rows/s of one row at a time")
     print(f"kept: {_option_text(o.to_dict() | {'session_config': o.extra.get('session_config')})}"
-          f", server batch size {o.batch_size}, batching delay {o.batch_delay_ms} ms")
+          f", server batch size {o.batch_size}, batching delay {o.batch_delay_ms} ms, "
+          f"instances {o.instances or 1}")
     return 0
 
 
@@ -85,8 +103,9 @@ def register(subs: Any) -> None:
     p = subs.add_parser(
         "tune", help="measure execution options on this machine and cache the fastest",
         description="Measure ONNX Runtime graph optimization levels, intra/inter-op threads, "
-                    "thread spinning, execution mode, execution providers (CUDA when present) "
-                    "and the server's batch size and batching delay, within a time budget. "
+                    "thread spinning, execution mode, execution providers (CUDA when present), "
+                    "the server's batch size and batching delay, and how many batches run "
+                    "side by side (instances), within a time budget. "
                     "The best is cached per artifact, hardware and ONNX Runtime version; "
                     "servers and batch jobs load it automatically.")
     p.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
@@ -94,5 +113,8 @@ def register(subs: Any) -> None:
     p.add_argument("--data", metavar="FILE", help="inputs to time with (default: made up "
                                                   "from the signature)")
     p.add_argument("--force", action="store_true", help="measure again despite a cached result")
+    p.add_argument("--objective", choices=("throughput", "latency"), default="throughput",
+                   help="throughput: rows/s of the server under load, with batches run "
+                        "side by side (default); latency: one row at a time")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_tune)

@@ -27,6 +27,8 @@ class RuntimeOptions:
         providers: execution providers in order of preference.
         batch_size: preferred server batch size (used by the batcher, not ORT).
         batch_delay_ms: preferred batching delay (used by the batcher, not ORT).
+        instances: preferred number of batches run at the same time (used by the
+            server, not ORT).
         extra: free-form; ``extra["session_config"]`` holds ONNX Runtime session
             config entries (``{"session.intra_op.allow_spinning": "0"}``).
     """
@@ -38,6 +40,7 @@ class RuntimeOptions:
     providers: tuple[str, ...] = ("CPUExecutionProvider",)
     batch_size: int | None = None
     batch_delay_ms: float | None = None
+    instances: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -60,7 +60,7 @@ class AdaptiveBatcher:
         run: runs validated feeds through the model (``LoadedModel.run``).
         settings: batch size, delay, queue bound and default timeout.
         inline: run the model on the event loop thread (no thread hop); else in
-            ``executor``.
+            ``executor``, up to ``settings.instances`` batches at a time.
         executor: where ``run`` executes when not inline.
         on_batch: called with the rows of every batch run (for metrics).
     """
@@ -74,7 +74,9 @@ class AdaptiveBatcher:
         self._executor = executor
         self._on_batch = on_batch
         self._queue: deque[_Item] = deque()
-        self._busy = False
+        self._running = 0
+        # Inline runs block the loop, so only one can ever be in flight.
+        self._instances = 1 if inline else settings.instances
         self._scheduled = False
         self._filling: asyncio.TimerHandle | None = None
         self._last_done = 0.0
@@ -85,11 +87,11 @@ class AdaptiveBatcher:
     @property
     def pending(self) -> int:
         """Requests waiting or running."""
-        return len(self._queue) + (1 if self._busy else 0)
+        return len(self._queue) + self._running
 
     @property
     def idle(self) -> bool:
-        return not self._queue and not self._busy
+        return not self._queue and not self._running
 
     async def submit(self, feeds: Feeds, outputs: list[str] | None = None,
                      timeout: float | None = None) -> BatchResult:
@@ -134,7 +136,7 @@ class AdaptiveBatcher:
         if timeout is not None:
             item.timer = loop.call_later(timeout, _expire, item, timeout)
         queue.append(item)
-        if not self._busy and not self._scheduled:
+        if self._running < self._instances and not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._dispatch)
         elif self._filling is not None and sum(i.rows for i in queue) >= self._max_rows:
@@ -161,7 +163,7 @@ class AdaptiveBatcher:
     def _dispatch(self) -> None:
         self._scheduled = False
         self._filling = None
-        if self._busy or not self._queue:
+        if self._running >= self._instances or not self._queue:
             return
         now = time.perf_counter()
         if self._delay and self._queue[0].enqueued <= self._last_done:
@@ -178,21 +180,24 @@ class AdaptiveBatcher:
         batch = self._take()
         if not batch:
             return
-        self._busy = True
+        self._running += 1
         if self.inline:
             try:
                 results = self._run_batch(batch)
             finally:
-                self._busy = False
+                self._running -= 1
             self._finish(batch, results, now)
             return
         loop = asyncio.get_running_loop()
         fut = loop.run_in_executor(self._executor, self._run_batch, batch)
         fut.add_done_callback(lambda f: self._finish_threaded(batch, f, now))
+        if self._queue and self._running < self._instances and not self._scheduled:
+            self._scheduled = True  # another instance is free: start the next batch too
+            loop.call_soon(self._dispatch)
 
     def _finish_threaded(self, batch: list[_Item], fut: asyncio.Future[list[Any]],
                          started: float) -> None:
-        self._busy = False
+        self._running -= 1
         if fut.cancelled():  # the executor shut down under it
             exc: BaseException | None = ModelNotReady("the model was unloaded while running")
         else:

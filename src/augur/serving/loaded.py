@@ -67,13 +67,15 @@ class LoadedVersion:
 
 def tuned_batching(model_settings: ModelSettings, options: RuntimeOptions,
                    explicit: frozenset[str]) -> ModelSettings:
-    """The batching settings of a version: its tuned batch size and delay, unless the
-    model's own settings (``[models.NAME]``) name them explicitly."""
+    """The batching settings of a version: its tuned batch size, delay and instances,
+    unless the model's own settings (``[models.NAME]``) name them explicitly."""
     changes: dict[str, Any] = {}
     if options.batch_size is not None and "max_batch_size" not in explicit:
         changes["max_batch_size"] = max(1, int(options.batch_size))
     if options.batch_delay_ms is not None and "max_delay_ms" not in explicit:
         changes["max_delay_ms"] = max(0.0, float(options.batch_delay_ms))
+    if options.instances is not None and "instances" not in explicit:
+        changes["instances"] = max(1, int(options.instances))
     return replace(model_settings, **changes) if changes else model_settings
 
 

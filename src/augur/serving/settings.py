@@ -47,6 +47,12 @@ class ModelSettings:
             parameter, in microseconds as in Triton, overrides it).
         executor: ``inline`` runs the model on the event loop (fastest for small
             models), ``thread`` in a worker thread, ``auto`` picks by warm-up time.
+        instances: batches of this model that may run at the same time, each in a
+            worker thread (Triton's instance count). With one ONNX Runtime thread
+            each, two instances on two cores usually beat one instance with two
+            threads under load (``augur tune`` measures it). A model that runs on the
+            event loop (``inline``, or ``auto`` for a fast one) runs one batch at a
+            time: there the loop, not the model, bounds throughput.
         canary: a reference (``name:3``) that receives ``canary_percent`` % of traffic.
         canary_percent: share of requests sent to ``canary`` (0-100).
         shadow: a reference that receives a mirror of every request; its answers
@@ -64,8 +70,9 @@ class ModelSettings:
             binds it to feature views (see :mod:`augur.serving.feature_enricher`).
         feature_store: the online store URL (``redis://...``, ``sqlite:///...``).
 
-    Batching: ``max_batch_size`` and ``max_delay_ms`` of a version with tuned options
-    (``augur tune``) come from those options unless ``[models.NAME]`` sets them.
+    Batching: ``max_batch_size``, ``max_delay_ms`` and ``instances`` of a version with
+    tuned options (``augur tune``) come from those options unless ``[models.NAME]``
+    sets them.
     """
 
     max_batch_size: int = 64
@@ -73,6 +80,7 @@ class ModelSettings:
     max_queue_size: int = 1024
     timeout_ms: float | None = None
     executor: str = "auto"
+    instances: int = 1
     canary: str | None = None
     canary_percent: float = 0.0
     shadow: str | None = None
@@ -100,6 +108,8 @@ class ModelSettings:
             raise ConfigError(f"max_queue_size must be >= 1, got {self.max_queue_size}")
         if self.timeout_ms is not None and self.timeout_ms <= 0:
             raise ConfigError(f"timeout_ms must be > 0, got {self.timeout_ms}")
+        if self.instances < 1:
+            raise ConfigError(f"instances must be >= 1, got {self.instances}")
         if self.executor not in EXECUTORS:
             raise ConfigError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if not 0 <= self.canary_percent <= 100:

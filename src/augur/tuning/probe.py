@@ -8,6 +8,7 @@ rarely depends on the values, only on shapes, which the signature fixes.
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -150,3 +151,99 @@ def batch_throughput(model: LoadedModel, feeds: dict[str, np.ndarray], size: int
         spent += time.perf_counter() - start
         runs += 1
     return size * runs / spent, spent / runs * 1e3
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Rows per second of one configuration under a served workload."""
+
+    options: RuntimeOptions
+    instances: int
+    rows_s: float
+    p50_ms: float
+    p99_ms: float
+    runs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"options": _short(self.options), "instances": self.instances,
+                "rows_s": self.rows_s, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms,
+                "runs": self.runs}
+
+
+def _batch(feeds: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    n = len(next(iter(feeds.values())))
+    idx = np.arange(size) % n
+    return {k: v[idx] for k, v in feeds.items()}
+
+
+def _loaded_run(model: LoadedModel, batch: dict[str, np.ndarray], callers: int,
+                seconds: float) -> tuple[int, float, list[float]]:
+    """``callers`` threads run ``batch`` back to back for ``seconds``: (runs, elapsed, times)."""
+    times: list[list[float]] = [[] for _ in range(callers)]
+    stop = time.perf_counter() + seconds
+
+    def work(mine: list[float]) -> None:
+        # ONNX Runtime releases the GIL inside run, so the callers really overlap.
+        while True:
+            start = time.perf_counter()
+            model.run(batch)
+            end = time.perf_counter()
+            mine.append(end - start)
+            if end >= stop:
+                return
+
+    threads = [threading.Thread(target=work, args=(t,), daemon=True) for t in times[1:]]
+    started = time.perf_counter()
+    for th in threads:
+        th.start()
+    work(times[0])
+    for th in threads:
+        th.join()
+    flat = [t for ts in times for t in ts]
+    return len(flat), time.perf_counter() - started, flat
+
+
+def served_throughput(data: bytes, signature: Signature, feeds: dict[str, np.ndarray],
+                      options: RuntimeOptions, size: int, instances: int,
+                      budget_s: float) -> Throughput:
+    """Rows/s of ``instances`` batches of ``size`` rows running at the same time.
+
+    This is the server under load: every instance always has a batch to run.
+    """
+    model = load_bytes(data, signature, options)
+    try:
+        batch = _batch(feeds, size)
+        _loaded_run(model, batch, instances, min(0.05, budget_s / 10))  # warm every thread
+        runs, elapsed, times = _loaded_run(model, batch, instances, budget_s)
+        lat = np.array(times) * 1e3
+        return Throughput(options, instances, size * runs / elapsed,
+                          float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), runs)
+    finally:
+        _release(model)
+
+
+def throughput_head_to_head(data: bytes, signature: Signature, feeds: dict[str, np.ndarray],
+                            size: int, contenders: list[tuple[RuntimeOptions, int]],
+                            budget_s: float, rounds: int = 6) -> list[float]:
+    """Rows/s of each (options, instances) at batch ``size``, measured in turns.
+
+    Every contender gets ``rounds`` short windows, interleaved (A, B, C, A, B, C...),
+    so load from other processes hits all of them alike.
+    """
+    models = [load_bytes(data, signature, opts) for opts, _ in contenders]
+    try:
+        batch = _batch(feeds, size)
+        for model, (_, instances) in zip(models, contenders, strict=True):
+            _loaded_run(model, batch, instances, 0.02)
+        window = max(0.05, budget_s / (rounds * len(models)))
+        rows = [0] * len(models)
+        spent = [0.0] * len(models)
+        for _ in range(rounds):
+            for i, (model, (_, instances)) in enumerate(zip(models, contenders, strict=True)):
+                runs, elapsed, _times = _loaded_run(model, batch, instances, window)
+                rows[i] += runs * size
+                spent[i] += elapsed
+        return [r / s for r, s in zip(rows, spent, strict=True)]
+    finally:
+        for model in models:
+            _release(model)

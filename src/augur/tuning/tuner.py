@@ -1,15 +1,26 @@
 """The autotuner: measure execution options on this machine, keep the best, cache it.
 
-Search (coordinate descent, each step keeps the best so far): graph
-optimization level, then intra-op threads, then thread spinning, then execution
-mode (parallel with inter-op threads), then execution providers (CUDA when this ONNX Runtime has
-it), then the server's batch size and batching delay. The objective is
-single-row p50 latency; the winner is finally run head to head against ONNX
-Runtime's defaults, in turns, and kept only if it really is faster.
+Two objectives, as Triton's model analyzer has:
+
+* ``throughput`` (the default): rows per second of the server under load. After the
+  latency search below picks the session options and the server's batch size, the
+  tuner runs 1, 2... instances of the model at the same time (each a batch in its
+  own thread, with the cores shared out as ONNX Runtime threads) and keeps the
+  configuration that moves the most rows per second. ONNX Runtime's defaults are
+  measured the same way at the same batch size, both called one batch at a time and
+  from as many threads as the winner uses, and the better of the two is the baseline.
+* ``latency``: single-row p50 latency of one request at a time.
+
+The latency search (coordinate descent, each step keeps the best so far): graph
+optimization level, then intra-op threads, then thread spinning, then execution mode
+(parallel with inter-op threads), then execution providers (CUDA when this ONNX
+Runtime has it), then the server's batch size and batching delay. Every winner is
+finally run head to head against the defaults, in turns, and kept only if it really
+is faster.
 
 The result is cached in the registry (:class:`augur.registry.TuningCache`)
 keyed by artifact hash + hardware fingerprint + ONNX Runtime version;
-:func:`augur.runtime.load` picks it up by itself.
+:func:`augur.runtime.load` and the server pick it up by themselves.
 """
 
 from __future__ import annotations
@@ -32,10 +43,20 @@ from augur.runtime import (
     to_feeds,
 )
 from augur.tuning.fusions import fusion_report
-from augur.tuning.probe import Timing, batch_throughput, head_to_head, synthetic_feeds, time_options
+from augur.tuning.probe import (
+    Timing,
+    batch_throughput,
+    head_to_head,
+    served_throughput,
+    synthetic_feeds,
+    throughput_head_to_head,
+    time_options,
+)
 
 BATCH_SIZES = (1, 4, 16, 64)
 MIN_BUDGET_S = 2.0
+MAX_INSTANCES = 4
+OBJECTIVES = ("throughput", "latency")
 
 
 @dataclass(frozen=True)
@@ -89,8 +110,23 @@ def _choose_batching(data: bytes, version: ModelVersion, feeds: dict[str, np.nda
     return int(chosen["batch_size"]), round(delay, 2), table
 
 
+def _choose_instances(artifact: bytes, version: ModelVersion, feeds: dict[str, np.ndarray],
+                      options: RuntimeOptions, size: int, budget_s: float,
+                      ) -> tuple[RuntimeOptions, int, list[dict[str, Any]]]:
+    """The (session options, instances) that move the most rows/s at batch ``size``."""
+    cores = os.cpu_count() or 1
+    candidates = [(options, 1)] + [
+        (options.with_(intra_op_threads=max(1, cores // k)), k)
+        for k in range(2, min(cores, MAX_INSTANCES) + 1)]
+    per = budget_s / len(candidates)
+    measured = [served_throughput(artifact, version.signature, feeds, opts, size, k, per)
+                for opts, k in candidates]
+    best = max(measured, key=lambda t: t.rows_s)
+    return best.options, best.instances, [t.to_dict() for t in measured]
+
+
 def tune(ref: str | ModelVersion, *, registry: Registry | None = None, budget_s: float = 60.0,
-         data: Any = None, force: bool = False) -> TuningResult:
+         data: Any = None, force: bool = False, objective: str = "throughput") -> TuningResult:
     """Find and cache the fastest execution options for a version on this machine.
 
     Args:
@@ -100,27 +136,35 @@ def tune(ref: str | ModelVersion, *, registry: Registry | None = None, budget_s:
         data: inputs to time with (anything :func:`augur.runtime.to_feeds`
             accepts); by default made up from the signature.
         force: measure again even when this hardware has a cached result.
+        objective: ``throughput`` (rows/s of the server under load, the default)
+            or ``latency`` (single-row p50 of one request at a time).
 
     Returns:
         The kept options and the report; ``cached`` says whether it came from the cache.
 
     Raises:
-        ConfigError: the budget is too small.
+        ConfigError: the budget is too small or the objective unknown.
         ModelNotFound: the reference matches nothing.
     """
     if budget_s < MIN_BUDGET_S:
         raise ConfigError(f"the tuning budget must be at least {MIN_BUDGET_S:g} s, "
                           f"got {budget_s:g} s")
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
     cache = TuningCache(reg.db)
     hw, rt = hardware_fingerprint(), runtime_version()
     if not force:
         entry = cache.get(version.artifact, hw, rt)
-        if entry is not None:
+        if entry is not None and entry["report"].get("objective", "latency") == objective:
             return TuningResult(version, RuntimeOptions.from_dict(entry["options"]),
                                 entry["report"], cached=True)
     started = time.perf_counter()
+
+    def left() -> float:
+        return budget_s - (time.perf_counter() - started)
+
     artifact = reg.read_artifact(version)
     feeds = (synthetic_feeds(version.signature) if data is None
              else to_feeds(version.signature, data))
@@ -128,8 +172,8 @@ def tune(ref: str | ModelVersion, *, registry: Registry | None = None, budget_s:
     stages = ("graph_optimization_level", "intra_op_threads", "spinning", "execution_mode",
               "providers")
     n_trials = sum(len(_candidates(s, RuntimeOptions())) for s in stages) + 1
-    remaining = budget_s - (time.perf_counter() - started)
-    per_trial = max(0.2, 0.6 * remaining / n_trials)
+    share = 0.6 if objective == "latency" else 0.35
+    per_trial = max(0.2, share * left() / n_trials)
     defaults = RuntimeOptions()
     baseline = time_options(artifact, version.signature, feeds, defaults, per_trial)
     trials: list[dict[str, Any]] = [{"stage": "defaults", **baseline.to_dict()}]
@@ -142,25 +186,53 @@ def tune(ref: str | ModelVersion, *, registry: Registry | None = None, budget_s:
             trials.append({"stage": stage, **t.to_dict()})
             if t.p50_ms < best.p50_ms:
                 best = t
-    left = budget_s - (time.perf_counter() - started)
-    batch_size, delay, batching = _choose_batching(artifact, version, feeds, best.options,
-                                                   max(0.4, 0.4 * left))
-    left = budget_s - (time.perf_counter() - started)
+    batch_size, delay, batching = _choose_batching(
+        artifact, version, feeds, best.options,
+        max(0.4, (0.4 if objective == "latency" else 0.25) * left()))
     p50_default, p50_best = head_to_head(artifact, version.signature, feeds, defaults,
                                          best.options, rounds=100_000,
-                                         budget_s=max(0.5, 0.9 * left))
+                                         budget_s=max(0.5, (0.9 if objective == "latency"
+                                                            else 0.15) * left()))
     faster = best.options != defaults and p50_best < p50_default
     chosen = best.options if faster else defaults
-    options = chosen.with_(batch_size=batch_size, batch_delay_ms=delay)
+    report: dict[str, Any] = {
+        "model": version.ref, "artifact": version.artifact, "hardware": hardware_description(),
+        "objective": objective, "budget_s": budget_s,
+        "default_p50_ms": p50_default, "tuned_p50_ms": p50_best if faster else p50_default,
+        "latency_speedup": p50_default / p50_best if faster else 1.0,
+        "trials": trials, "batching": batching, "fusions": fusions,
+    }
+    instances = 1
+    if objective == "throughput":
+        served, instances, concurrency = _choose_instances(
+            artifact, version, feeds, chosen, batch_size, max(0.4, 0.45 * left()))
+        contenders = [(defaults, 1), (served, instances)]
+        if instances > 1:
+            contenders.append((defaults, instances))
+        rates = throughput_head_to_head(artifact, version.signature, feeds, batch_size,
+                                        contenders, max(0.6, 0.9 * left()))
+        # The baseline is the better way of calling ONNX Runtime with its defaults:
+        # one batch at a time, or from as many threads as the winner uses.
+        base_rate = max(rates[0], rates[2]) if instances > 1 else rates[0]
+        gain = rates[1] / base_rate
+        if gain > 1.0 and (served != defaults or instances > 1):
+            chosen = served
+        else:
+            instances, gain = 1, 1.0
+        report.update({
+            "instances": instances, "concurrency": concurrency, "batch_size": batch_size,
+            "default_rows_s": rates[0],
+            "default_rows_s_threads": rates[2] if len(rates) > 2 else None,
+            "tuned_rows_s": base_rate * gain, "throughput_speedup": gain, "speedup": gain})
+    else:
+        report["speedup"] = report["latency_speedup"]
+    options = chosen.with_(batch_size=batch_size, batch_delay_ms=delay,
+                           instances=instances if instances > 1 else None)
     single = next(r["rows_s"] for r in batching if r["batch_size"] == 1)
     batched = next(r["rows_s"] for r in batching if r["batch_size"] == batch_size)
-    report = {
-        "model": version.ref, "artifact": version.artifact, "hardware": hardware_description(),
-        "budget_s": budget_s, "spent_s": round(time.perf_counter() - started, 2),
-        "default_p50_ms": p50_default, "tuned_p50_ms": p50_best if faster else p50_default,
-        "speedup": p50_default / p50_best if faster else 1.0, "kept_defaults": not faster,
-        "batching_speedup": batched / single, "trials": trials, "batching": batching,
-        "fusions": fusions, "load": os.getloadavg()[0],
-    }
+    report.update({"kept_defaults": chosen == defaults and instances == 1,
+                   "batching_speedup": batched / single,
+                   "spent_s": round(time.perf_counter() - started, 2),
+                   "load": os.getloadavg()[0]})
     cache.put(version.artifact, hw, rt, options.to_dict(), report)
     return TuningResult(version, options, report, cached=False)

@@ -111,6 +111,11 @@ def test_cli_tune_then_cache_hit(iris_home: tuple[Registry, Path],
     assert main(["tune", "iris", "--budget", "2s"]) == 0
     out = capsys.readouterr().out
     assert "tuned iris:1" in out and "graph fusions" in out and "defaults p50" in out
+    assert "objective: throughput" in out and "served throughput at batch" in out
+    assert "instances" in out
     assert main(["tune", "iris", "--budget", "2s"]) == 0
     assert "cache hit" in capsys.readouterr().out
+    assert main(["tune", "iris", "--budget", "2s", "--objective", "latency"]) == 0
+    out = capsys.readouterr().out
+    assert "objective: latency" in out and "served throughput" not in out
     assert main(["tune", "iris", "--budget", "soon"]) == 2

@@ -146,3 +146,45 @@ async def test_requests_queued_while_busy_are_batched_on_a_thread() -> None:
         model.gate.set()
         await asyncio.gather(first, *rest)
     assert model.runs == [1, 5]
+
+
+class Overlap:
+    """A model that records how many of its runs were in flight at the same time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+        self.release = threading.Event()
+
+    def __call__(self, feeds: Feeds, outputs: list[str] | None) -> Feeds:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        self.release.wait(5)
+        with self.lock:
+            self.now -= 1
+        return {"y": feeds["x"] * 2}
+
+
+@pytest.mark.parametrize("instances", [1, 2, 3])
+async def test_instances_bound_the_batches_run_at_the_same_time(instances: int) -> None:
+    model = Overlap()
+    with ThreadPoolExecutor(4) as pool:
+        batcher = AdaptiveBatcher(model, ModelSettings(max_batch_size=1, instances=instances),
+                                  inline=False, executor=pool)
+        tasks = [asyncio.create_task(batcher.submit(_x(i))) for i in range(6)]
+        await asyncio.sleep(0.2)
+        assert model.now == instances and batcher.pending == 6
+        model.release.set()
+        results = await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert model.most == instances
+    assert [out["y"].tolist() for out, _ in results] == [[[2.0 * i]] for i in range(6)]
+    assert batcher.idle
+
+
+async def test_an_inline_batcher_runs_one_batch_whatever_the_instances() -> None:
+    model = Doubler()
+    batcher = AdaptiveBatcher(model, ModelSettings(max_batch_size=2, instances=4))
+    await asyncio.gather(*[batcher.submit(_x(i)) for i in range(5)])
+    assert model.runs == [2, 2, 1]

@@ -43,6 +43,11 @@ def test_tuned_options_set_batching_unless_the_model_settings_name_it() -> None:
     kept = tuned_batching(base, tuned, frozenset({"max_batch_size"}))
     assert (kept.max_batch_size, kept.max_delay_ms) == (64, 1.5)
     assert tuned_batching(base, RuntimeOptions(), frozenset()) is base
+    two = tuned_batching(base, RuntimeOptions(instances=2), frozenset())
+    assert two.instances == 2
+    assert tuned_batching(base, RuntimeOptions(instances=2), frozenset({"instances"})) is base
+    with pytest.raises(ConfigError, match="instances must be >= 1"):
+        ModelSettings(instances=0)
 
 
 def test_a_loaded_version_batches_by_its_tuned_options(iris_registry: Registry) -> None:
@@ -66,6 +71,14 @@ def test_a_loaded_version_batches_by_its_tuned_options(iris_registry: Registry) 
         untuned = load_version(iris_registry, iris_registry.resolve("iris:1"), defaults_only,
                                metrics, pool)
         assert untuned.batcher.settings.max_batch_size == 32
+        TuningCache(iris_registry.db).put(
+            mv.artifact, hardware_fingerprint(), runtime_version(),
+            RuntimeOptions(intra_op_threads=1, batch_size=8, instances=2).to_dict())
+        threaded = ServerSettings.from_dict({"models": {"iris": {"executor": "thread"}}})
+        side_by_side = load_version(iris_registry, mv, threaded, metrics, pool)
+        assert side_by_side.batcher.settings.instances == 2
+        assert not side_by_side.batcher.inline
+        assert side_by_side.model.options.intra_op_threads == 1
 
 
 def test_serve_flags_for_the_scheduler_and_the_prediction_store(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,36 @@ def test_tune_measures_then_hits_the_cache(registry: Registry, iris: ModelVersio
     assert load(iris.ref, registry=registry).options == first.options
     again = tune(iris.ref, registry=registry, budget_s=2.0, force=True)
     assert not again.cached
+
+
+def test_throughput_objective_measures_batches_side_by_side(
+        registry: Registry, iris: ModelVersion) -> None:
+    result = tune(iris.ref, registry=registry, budget_s=4.0)
+    rep = result.report
+    assert rep["objective"] == "throughput"
+    seen = [t["instances"] for t in rep["concurrency"]]
+    assert seen[0] == 1 and seen == sorted(seen) and len(seen) == min(os.cpu_count() or 1, 4)
+    rates = [t["rows_s"] for t in rep["concurrency"]]
+    assert all(r > 0 for r in rates) and len(set(rates)) == len(rates)  # measured
+    assert all(t["runs"] > 0 and t["p99_ms"] >= t["p50_ms"] for t in rep["concurrency"])
+    assert rep["default_rows_s"] > 0 and rep["speedup"] == rep["throughput_speedup"] >= 1.0
+    assert rep["batch_size"] == result.options.batch_size
+    if rep["kept_defaults"]:
+        assert result.options.instances is None and rep["instances"] == 1
+    else:
+        assert rep["tuned_rows_s"] > rep["default_rows_s"]
+        assert (result.options.instances or 1) == rep["instances"]
+    # a cached throughput result does not answer a latency question
+    latency = tune(iris.ref, registry=registry, budget_s=3.0, objective="latency")
+    assert not latency.cached and latency.options.instances is None
+    assert "concurrency" not in latency.report
+    assert latency.report["speedup"] == latency.report["latency_speedup"]
+    assert tune(iris.ref, registry=registry, budget_s=3.0, objective="latency").cached
+
+
+def test_unknown_objective(registry: Registry, iris: ModelVersion) -> None:
+    with pytest.raises(ConfigError, match="objective must be one of"):
+        tune(iris.ref, registry=registry, objective="speed")
 
 
 def test_other_hardware_falls_back_to_defaults_with_a_log_line(
