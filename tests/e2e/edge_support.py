@@ -1,8 +1,11 @@
-"""Support for the edge end-to-end tests: Chromium's presence, a tensor-input model."""
+"""Support for the edge end-to-end tests: Chromium's presence, a static host, a tensor model."""
 
 from __future__ import annotations
 
 import os
+import threading
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,6 +24,29 @@ def require_chromium() -> None:
         if os.environ.get("AUGUR_REQUIRE_SERVICES") == "1":
             pytest.fail(f"{exc} and AUGUR_REQUIRE_SERVICES=1")
         pytest.skip(str(exc))
+
+
+def static_host(root: Path) -> tuple[str, Any, threading.Thread]:
+    """Serve ``root`` as plain static files (no isolation headers): (origin, server, thread).
+
+    Stop it with ``server.should_exit = True`` and ``thread.join()``.
+    """
+    import socket
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    app = Starlette(routes=[Mount("/", StaticFiles(directory=root, html=True))])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
 
 
 def register_tensor_model(registry: Registry, name: str = "dense") -> ModelVersion:

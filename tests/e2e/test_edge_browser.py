@@ -7,7 +7,6 @@ server's origin (no CDN, no telemetry).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from edge_support import register_tensor_model, require_chromium
+from edge_support import register_tensor_model, require_chromium, static_host
 
 from augur.edge import EdgeBrowser, EdgeHost, EdgePage, export_bundle
 from augur.edge.parity import compare_outputs, records_of
@@ -160,30 +159,11 @@ def test_keeps_predicting_after_the_server_goes_away(browser: EdgeBrowser,
     assert_same_origin(page)
 
 
-def _static_server(root: Path) -> tuple[str, Any, threading.Thread]:
-    import socket
-
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-    from starlette.staticfiles import StaticFiles
-
-    app = Starlette(routes=[Mount("/", StaticFiles(directory=root, html=True))])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        threading.Event().wait(0.02)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
-
-
 def test_exported_web_bundle_runs_from_any_static_host(browser: EdgeBrowser, tmp_path: Path,
                                                        examples_registry: Registry) -> None:
     bundle = export_bundle("diabetes", target="web", out=tmp_path / "site",
                            registry=examples_registry)
-    origin, server, thread = _static_server(bundle.path)
+    origin, server, thread = static_host(bundle.path)
     try:
         page = browser.open(origin + "/index.html")
         info = page.wait_ready()
@@ -210,7 +190,7 @@ def test_damaged_bundle_is_refused_by_the_page(browser: EdgeBrowser, tmp_path: P
     data = bytearray(model.read_bytes())
     data[-5] ^= 0xFF
     model.write_bytes(bytes(data))
-    origin, server, thread = _static_server(bundle.path)
+    origin, server, thread = static_host(bundle.path)
     try:
         page = browser.open(origin + "/index.html")
         with pytest.raises(ModelNotReady, match="does not match its checksum"):

@@ -16,13 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from augur.edge.assets import STATIC_FILES, device_script, render_page, static_bytes
-from augur.edge.formats import (
-    check_edge_compatible,
-    preferred_backend,
-    quantize_dynamic_int8,
-    to_ort_format,
-)
+from augur.edge.formats import check_edge_compatible, preferred_backend, to_ort_format
 from augur.edge.manifest import MANIFEST_NAME, TARGETS, build_manifest, manifest_bytes
+from augur.edge.quantized import quantization_of, quantized_version
 from augur.edge.webruntime import find_web_runtime
 from augur.errors import ConfigError, ExportFailed
 from augur.registry import ModelVersion, Registry
@@ -107,7 +103,9 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
         ref: ``name``, ``name:3``, ``name@alias`` or a :class:`ModelVersion`.
         target: ``web`` (browser, onnxruntime-web) or ``device`` (ORT format + predict.py).
         out: the bundle folder; created, or replaced if it holds an earlier bundle.
-        quantize: quantize weights to int8 (dynamic quantization) first.
+        quantize: bundle the int8 dynamic-quantized child of the version instead,
+            registered on first use (see :func:`~augur.edge.quantized.quantized_version`),
+            so the server serves exactly what the bundle runs.
         registry: where the version lives (default: ``$AUGUR_HOME``).
         backends: onnxruntime-web backends to copy into a web bundle (``wasm``,
             ``webgpu``); empty to leave the runtime out (then pass ``ortBase`` to
@@ -121,7 +119,7 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
         ConfigError: an unknown target, or onnxruntime-web missing for a web bundle.
         ModelNotFound: the reference matches nothing.
         ExportFailed: the model uses operators the edge runtimes lack, quantization
-            or conversion failed, or ``out`` is unusable.
+            failed or has nothing to quantize, conversion failed, or ``out`` is unusable.
     """
     if target not in TARGETS:
         raise ConfigError(f"unknown edge target {target!r}; expected one of {', '.join(TARGETS)}")
@@ -129,11 +127,11 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
     _check_out(path)  # before the slow work, so a wrong --out fails at once
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
+    if quantize:
+        version = quantized_version(version, reg)
     data = reg.read_artifact(version)
     check_edge_compatible(data)
-    quantization = None
-    if quantize:
-        data, quantization = quantize_dynamic_int8(data)
+    quantization = quantization_of(version)
     files: dict[str, bytes]
     if target == "web":
         prefer = preferred_backend(data)

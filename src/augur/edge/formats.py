@@ -16,8 +16,6 @@ from typing import Any
 
 from augur.errors import ExportFailed
 
-log = logging.getLogger("augur.edge")
-
 
 @contextlib.contextmanager
 def _quiet(*loggers: str) -> Iterator[None]:
@@ -120,8 +118,8 @@ def quantize_dynamic_int8(data: bytes) -> tuple[bytes, dict[str, Any]]:
     """Quantize a model's weights to int8 (dynamic quantization of activations).
 
     Models without quantizable operators (MatMul, Gemm, Conv, Attention...), such
-    as tree ensembles, come back unchanged in meaning; the returned report says
-    how many operators were quantized, so a caller can tell.
+    as tree ensembles, come back unchanged in meaning; the returned report's
+    ``quantized_ops`` says how many operators were quantized, so a caller can tell.
 
     Args:
         data: the ONNX model.
@@ -151,9 +149,6 @@ def quantize_dynamic_int8(data: bytes) -> tuple[bytes, dict[str, Any]]:
                               "DynamicQuantizeLSTM", "MatMulIntegerToFloat"))
     report = {"method": "dynamic", "weight_type": "int8", "size_before": len(data),
               "size_after": len(out), "quantized_ops": quantized}
-    if not quantized:
-        log.warning("the model has no operator that int8 dynamic quantization applies to; "
-                    "the bundle holds the model unchanged in precision")
     return out, report
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from augur.edge.browser import EdgeBrowser
 from augur.edge.bundle import export_bundle
 from augur.edge.host import EdgeHost
+from augur.edge.quantized import quantized_version
 from augur.errors import ConfigError, InvalidInput
 from augur.registry import ModelVersion, Registry
 from augur.runtime import load
@@ -199,8 +200,7 @@ def web_outputs(version: ModelVersion, records: Sequence[Mapping[str, Any]] | Ma
 
 def device_outputs(version: ModelVersion,
                    records: Sequence[Mapping[str, Any]] | Mapping[str, Any],
-                   registry: Registry, quantize: bool = False,
-                   python: str = sys.executable) -> tuple[dict[str, Any], dict[str, Any]]:
+                   registry: Registry, python: str = sys.executable) -> tuple[dict[str, Any], dict[str, Any]]:
     """Export a device bundle and predict ``records`` with its ``predict.py`` in a new process.
 
     Raises:
@@ -208,7 +208,7 @@ def device_outputs(version: ModelVersion,
     """
     with tempfile.TemporaryDirectory(prefix="augur-device-") as tmp:
         bundle = export_bundle(version, target="device", out=Path(tmp) / "bundle",
-                               quantize=quantize, registry=registry)
+                               registry=registry)
         rows, out = Path(tmp) / "rows.json", Path(tmp) / "predictions.json"
         payload = {"inputs": dict(records)} if isinstance(records, Mapping) else list(records)
         rows.write_text(json.dumps(payload), encoding="utf-8")
@@ -237,7 +237,9 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
         registry: where the version lives (default: ``$AUGUR_HOME``).
         tolerance: largest float difference that passes (absolute for values within
             [-1, 1], relative beyond; see :class:`Comparison`).
-        quantize: check an int8-quantized device bundle (device target only).
+        quantize: check the int8 dynamic-quantized child of ``ref`` (registered on
+            first use, as ``export-edge --quantize`` does): the edge side runs it and
+            the server side runs the same child, so like is compared with like.
 
     Returns:
         The report; :attr:`ParityReport.passed` says whether it is within tolerance.
@@ -245,14 +247,14 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
     Raises:
         ConfigError: an unknown target, or a missing browser or runtime.
         InvalidInput: the data does not fit the model.
+        ExportFailed: ``quantize`` on a model with nothing to quantize.
     """
     if target not in ("web", "device"):
         raise ConfigError(f"unknown edge target {target!r}; expected web or device")
-    if quantize and target == "web":
-        raise ConfigError("the web page serves the registered model; quantize a new version "
-                          "(augur compress) and check that version instead")
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
+    if quantize:
+        version = quantized_version(version, reg)
     rows: list[dict[str, Any]] | dict[str, Any]
     if version.signature.columns:
         rows = records_of(data)
@@ -266,7 +268,7 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
     if target == "web":
         candidate, detail = web_outputs(version, rows, reg)
     else:
-        candidate, detail = device_outputs(version, rows, reg, quantize=quantize)
+        candidate, detail = device_outputs(version, rows, reg)
     comparison = compare_outputs(reference, candidate, version.signature.label_output)
     return ParityReport(ref=version.ref, target=target, rows=count, comparison=comparison,
                         tolerance=tolerance, detail=detail)

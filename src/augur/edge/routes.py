@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from augur.edge.assets import STATIC_FILES, render_page, static_bytes
 from augur.edge.formats import check_edge_compatible, preferred_backend
 from augur.edge.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
+from augur.edge.quantized import quantization_of
 from augur.edge.webruntime import CONTENT_TYPES, WebRuntime, find_web_runtime
 from augur.errors import (
     AugurError,
@@ -106,7 +107,8 @@ class EdgeSite:
                    "base": RUNTIME_BASE, "backends": self.runtime.backends(),
                    "prefer": preferred_backend(data)}
         body = manifest_bytes(build_manifest(version, target="web", model_file=MODEL_FILE,
-                                             files={MODEL_FILE: data}, quantization=None,
+                                             files={MODEL_FILE: data},
+                                             quantization=quantization_of(version),
                                              runtime=runtime))
         with self._lock:
             self._manifests[version.artifact] = body
