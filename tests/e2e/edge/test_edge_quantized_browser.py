@@ -20,10 +20,8 @@ import pytest
 from augur.convert import export
 from augur.edge import EdgeBrowser, export_bundle, quantized_version
 from augur.edge.parity import DEFAULT_TOLERANCE, check_parity, compare_outputs, records_of
-from augur.errors import ExportFailed
-from augur.examples import breast_cancer_frame, iris_frame
+from augur.examples import breast_cancer_frame
 from augur.registry import ModelVersion, Registry
-from augur.runtime import load
 from e2e.edge_support import require_chromium, static_host
 
 pytestmark = pytest.mark.e2e
@@ -125,16 +123,3 @@ def test_parity_with_quantize_compares_the_quantized_child(
     assert device.ref == child.ref and device.passed, device.to_dict()
     # The child's page is served by augur like any version; quantizing it again is a no-op.
     assert quantized_version(child, registry) == child
-
-
-def test_quantize_refuses_a_model_with_nothing_to_quantize(examples_registry: Registry,
-                                                           tmp_path: Path) -> None:
-    before = [v.version for v in examples_registry.versions("iris")]
-    with pytest.raises(ExportFailed, match="nothing to quantize in iris:1"):
-        export_bundle("iris:1", target="web", quantize=True, out=tmp_path / "x",
-                      registry=examples_registry)
-    assert [v.version for v in examples_registry.versions("iris")] == before
-    assert not (tmp_path / "x").exists()
-    # The float model itself still predicts on the server: nothing was damaged.
-    records = records_of(iris_frame()[0])[:3]
-    assert len(load("iris:1", registry=examples_registry).predict(records)["label"]) == 3
