@@ -3,7 +3,7 @@
 Public surface: :func:`load`, :func:`load_bytes`, :class:`LoadedModel`,
 :class:`RuntimeOptions`, :func:`to_feeds`, :func:`check_tensor`,
 :func:`hardware_fingerprint`, :func:`hardware_description`, :func:`runtime_version`,
-:func:`tuned_options`, :func:`create_session`.
+:func:`tuned_options`, :func:`create_session`, :func:`usable_cores`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from augur.runtime.options import (
     hardware_description,
     hardware_fingerprint,
     runtime_version,
+    usable_cores,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "runtime_version",
     "to_feeds",
     "tuned_options",
+    "usable_cores",
 ]

@@ -99,6 +99,7 @@ class RuntimeOptions:
         return chosen
 
 
+@cache
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -110,13 +111,21 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-@cache
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), which may be fewer than the
+    machine's: a server pinned with ``taskset`` must not reuse settings tuned on all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity API on this platform
+        return os.cpu_count() or 1
+
+
 def hardware_fingerprint() -> str:
     """A short stable id of this machine's compute: CPU model, cores, accelerators."""
     import onnxruntime as ort
 
     accel = sorted(p for p in ort.get_available_providers() if p != "CPUExecutionProvider")
-    text = f"{_cpu_model()}|{os.cpu_count()}|{','.join(accel)}"
+    text = f"{_cpu_model()}|{usable_cores()}|{','.join(accel)}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -124,7 +133,7 @@ def hardware_description() -> dict[str, Any]:
     """Human-readable description of the hardware behind :func:`hardware_fingerprint`."""
     import onnxruntime as ort
 
-    return {"cpu": _cpu_model(), "cores": os.cpu_count(),
+    return {"cpu": _cpu_model(), "cores": usable_cores(),
             "providers": ort.get_available_providers(),
             "fingerprint": hardware_fingerprint(), "onnxruntime": ort.__version__}
 

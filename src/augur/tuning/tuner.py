@@ -41,6 +41,7 @@ from augur.runtime import (
     load_bytes,
     runtime_version,
     to_feeds,
+    usable_cores,
 )
 from augur.tuning.fusions import fusion_report
 from augur.tuning.probe import (
@@ -72,7 +73,7 @@ class TuningResult:
 def _candidates(stage: str, best: RuntimeOptions) -> list[RuntimeOptions]:
     import onnxruntime as ort
 
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     if stage == "graph_optimization_level":
         return [best.with_(graph_optimization_level=lv)
                 for lv in ("disable", "basic", "extended", "all")]
@@ -114,7 +115,7 @@ def _choose_instances(artifact: bytes, version: ModelVersion, feeds: dict[str, n
                       options: RuntimeOptions, size: int, budget_s: float,
                       ) -> tuple[RuntimeOptions, int, list[dict[str, Any]]]:
     """The (session options, instances) that move the most rows/s at batch ``size``."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     candidates = [(options, 1)] + [
         (options.with_(intra_op_threads=max(1, cores // k)), k)
         for k in range(2, min(cores, MAX_INSTANCES) + 1)]

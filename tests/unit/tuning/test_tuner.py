@@ -11,7 +11,13 @@ import pytest
 
 from augur.errors import ConfigError
 from augur.registry import ModelVersion, Registry, TuningCache
-from augur.runtime import RuntimeOptions, hardware_fingerprint, load, runtime_version
+from augur.runtime import (
+    RuntimeOptions,
+    hardware_fingerprint,
+    load,
+    runtime_version,
+    usable_cores,
+)
 from augur.tuning import fusion_report, synthetic_feeds, tune
 
 
@@ -88,6 +94,20 @@ def test_other_hardware_falls_back_to_defaults_with_a_log_line(
         model = load(iris.ref, registry=registry)
     assert model.options == RuntimeOptions()
     assert "other hardware" in caplog.text
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2 or not hasattr(os, "sched_setaffinity"),
+                    reason="needs two cores and CPU affinity")
+def test_a_process_pinned_to_fewer_cores_is_other_hardware() -> None:
+    everything = os.sched_getaffinity(0)
+    whole = hardware_fingerprint()
+    try:
+        os.sched_setaffinity(0, {min(everything)})
+        assert usable_cores() == 1
+        assert hardware_fingerprint() != whole
+    finally:
+        os.sched_setaffinity(0, everything)
+    assert hardware_fingerprint() == whole
 
 
 def test_budget_too_small(registry: Registry, iris: ModelVersion) -> None:
