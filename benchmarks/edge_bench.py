@@ -300,6 +300,64 @@ def floor_lines(name: str, data: bytes, batch: int, threads: int, native_s: floa
     ]
 
 
+def register_tiny(registry: Any) -> str:
+    """A three-node model (``relu(x @ W + b)``, x FP32 [n, 3]): nearly no work per call."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from augur.signature import Signature
+
+    rng = np.random.default_rng(0)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["z"]),
+         helper.make_node("Relu", ["z"], ["y"])], "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 4])],
+        initializer=[numpy_helper.from_array(rng.normal(size=(3, 4)).astype(np.float32), "W"),
+                     numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return str(registry.register("tiny", model.SerializeToString(),
+                                 Signature.from_onnx(model)).ref)
+
+
+def per_call_floor(browser: Any, host: Any, registry: Any, threads: int,
+                   warmup_s: float) -> tuple[float, float]:
+    """Median seconds of one ``sess.run`` / ``session.run`` of the tiny model on one row.
+
+    This is the fixed cost of a call on each side (onnxruntime-web copies inputs into
+    the WASM heap and outputs back to JavaScript, behind a promise), the floor under
+    every batch-1 ratio.
+    """
+    from augur.runtime import RuntimeOptions, load
+
+    ref = register_tiny(registry)
+    session = load(ref, registry=registry,
+                   options=RuntimeOptions(intra_op_threads=threads)).session
+    feeds = {"x": np.ones((1, 3), np.float32)}
+    until = time.perf_counter() + warmup_s
+    while time.perf_counter() < until:
+        session.run(None, feeds)
+    samples = []
+    for _ in range(50):
+        t = time.perf_counter()
+        for _ in range(200):
+            session.run(None, feeds)
+        samples.append((time.perf_counter() - t) / 200)
+    page = browser.open(host.page_url(ref) + f"?threads={threads}")
+    page.wait_ready()
+    wasm = page.evaluate(
+        "async (warmupMs) => { const m = await window.augurEdge.ready;"
+        " const feeds = {x: new m.ort.Tensor('float32', new Float32Array(3).fill(1), [1, 3])};"
+        " const until = performance.now() + warmupMs;"
+        " do { await m.session.run(feeds); } while (performance.now() < until);"
+        " const out = []; for (let i = 0; i < 50; i++) { const s = performance.now();"
+        "  for (let j = 0; j < 200; j++) await m.session.run(feeds);"
+        "  out.push((performance.now() - s) / 200 / 1000); }"
+        " out.sort((a, b) => a - b); return out[25]; }", warmup_s * 1000)
+    page.page.close()
+    return statistics.median(samples), float(wasm)
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}" if seconds < 0.01 else f"{seconds * 1000:.2f}"
 
@@ -381,6 +439,12 @@ def main(argv: list[str] | None = None) -> int:
                             explored.append(f"{name:<9} {batch:>5} | {label:<38} {ms(sec):>9} "
                                             f"{sec / nr:>5.2f}x")
                 page.page.close()  # its workers and V8's compiler threads go with it
+            if 1 in batches:
+                fn, fw = per_call_floor(browser, host, reg, args.threads, args.warmup)
+                notes.append(f"per-call floor, a 3-node model on 1 row: native {fn * 1e6:.1f} us, "
+                             f"WASM {fw * 1e6:.1f} us ({fw / fn:.2f}x): onnxruntime-web copies "
+                             "inputs into the WASM heap and outputs out behind a promise on every "
+                             "call, so at batch 1 the ratio cannot fall much below this")
     print()
     print("median milliseconds per call; 'run' is sess.run / session.run on ready tensors, "
           "'predict' is records in, outputs out; rows/s from the run alone")
@@ -396,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nworst model-run ratio wasm/native: {worst:.2f}x (target <= 2x: "
           f"{'met' if worst <= 2 else 'NOT met'})")
     if notes:
-        print("\nwhy (measured here):")
+        print("\nwhere the gaps come from (measured here):")
         print("\n".join(f"- {n}" if not n.startswith("  ") else n for n in notes))
     print(f"\nload after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
           f"{os.getloadavg()[2]:.2f} (1/5/15 min); repeats {repeats}; {args.threads} thread(s) "
