@@ -91,7 +91,10 @@ def register(subs: Any) -> None:
     p.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
     p.add_argument("--target", choices=("web", "device"), required=True)
     p.add_argument("--out", required=True, help="bundle folder (new, empty, or an old bundle)")
-    p.add_argument("--quantize", action="store_true", help="int8 dynamic quantization first")
+    p.add_argument("--quantize", action="store_true",
+                   help="int8 dynamic quantization first: the int8 model is registered as a "
+                        "child version (made once), so the server can serve what the bundle "
+                        "runs")
     p.add_argument("--runtime", default="auto", metavar="BACKENDS",
                    help="onnxruntime-web backends to copy into a web bundle: wasm, "
                         "wasm,webgpu, none, or auto (default: wasm, plus webgpu for models "
@@ -111,7 +114,8 @@ def register(subs: Any) -> None:
     par.add_argument("--rows", type=int, help="use only the first N rows")
     par.add_argument("--tolerance", type=float, default=1e-5)
     par.add_argument("--quantize", action="store_true",
-                     help="check an int8-quantized device bundle")
+                     help="check the int8 child version that export-edge --quantize makes: "
+                          "the bundle's predictions against the server's for that child")
     par.add_argument("--json", action="store_true", help="print JSON")
     par.set_defaults(func=cmd_parity)
 
