@@ -12,12 +12,12 @@ buckets leave by subtraction.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from augur.features.definitions import Aggregation
-from augur.features.exact import finish_mean, finish_sum, scale_of
+from augur.features.exact import finish_mean, finish_means, finish_sum, finish_sums, scale_of
 
 # Slot codes.
 SUM, MIN, MAX, LAST, DISTINCT = 1, 2, 3, 4, 5
@@ -69,6 +69,9 @@ class BucketLayout:
             if op.code in (MIN, MAX, LAST):
                 self._template[op.slot] = None
         self._sets = [op.slot for op in self.ops if op.code == DISTINCT]
+        # An empty bucket: a bare copy of the template unless a slot holds a set.
+        self.new_bucket: Callable[[], Bucket] = (
+            self._new_with_sets if self._sets else self._template.copy)
         self._plan = [(op.code, op.slot, op.column, op.scale) for op in self.ops]
         self.sum_ops = [(op.slot, op.column, op.scale) for op in self.ops if op.code == SUM]
         sizes = {f.window.size_ms // resolution_ms for f in features if f.window.kind != "lifetime"}
@@ -77,25 +80,37 @@ class BucketLayout:
         self.has_lifetime = any(f.window.kind == "lifetime" for f in features)
         self.running = {f.name for f in features
                         if f.function in RUNNING_FUNCTIONS and f.window.kind != "lifetime"}
+        # Window lengths (in buckets) that keep running totals.
+        self.running_spans = sorted({f.window.size_ms // resolution_ms for f in features
+                                     if f.name in self.running})
 
-    def new_bucket(self) -> Bucket:
-        """An empty bucket."""
+    def _new_with_sets(self) -> Bucket:
         bucket = self._template.copy()
         for s in self._sets:
             bucket[s] = set()
         return bucket
 
-    def add(self, bucket: Bucket, event: dict[str, Any], t: int, event_id: str) -> None:
-        """Add one accepted event to ``bucket``."""
+    def add(self, bucket: Bucket, event: dict[str, Any], t: int, event_id: str,
+            totals: Sequence[Bucket] = ()) -> None:
+        """Add one accepted event to ``bucket`` and to the running ``totals`` it counts in.
+
+        Running totals hold only the count and the fixed-point sums (see ``running``).
+        """
         bucket[0] += 1
+        for total in totals:
+            total[0] += 1
         floor = math.floor
         for code, s, column, scale in self._plan:
             v = event.get(column)
             if v is None:
                 continue
             if code == SUM:
-                bucket[s] += floor(v * scale + 0.5)
+                q = floor(v * scale + 0.5)
+                bucket[s] += q
                 bucket[s + 1] += 1
+                for total in totals:
+                    total[s] += q
+                    total[s + 1] += 1
             elif code == MIN:
                 cur = bucket[s]
                 if cur is None or v < cur:
@@ -110,15 +125,6 @@ class BucketLayout:
                     bucket[s] = (t, event_id, v)
             else:
                 bucket[s].add(v)
-
-    def add_running(self, total: Bucket, event: dict[str, Any]) -> None:
-        """Add one event to a running total (count and fixed-point sums only)."""
-        total[0] += 1
-        for s, column, scale in self.sum_ops:
-            v = event.get(column)
-            if v is not None:
-                total[s] += math.floor(v * scale + 0.5)
-                total[s + 1] += 1
 
     def merge_running(self, total: Bucket, other: Bucket, sign: int = 1) -> None:
         """Add (``sign=1``) or remove (``sign=-1``) a bucket's count and sums from a total."""
@@ -148,17 +154,21 @@ class BucketLayout:
             elif (o[0], o[1]) > (into[s][0], into[s][1]):
                 into[s] = o
 
-    def finisher(self, f: Aggregation) -> Callable[[Bucket], Any]:
-        """A function returning feature ``f``'s value from merged buckets (what finish does)."""
+    def finish_column(self, f: Aggregation, merged: list[Bucket]) -> list[Any]:
+        """Feature ``f``'s value from each of many merged buckets (one per entity).
+
+        Count, sum and mean (the running features) are one comprehension each, with
+        the arithmetic of :mod:`augur.features.exact`; the rest go through :meth:`finish`.
+        """
         s = self.slot_of[f.name]
         scale = scale_of(f.precision)
         if f.function == "count":
-            return lambda b: b[0]
+            return [b[0] for b in merged]
         if f.function == "sum":
-            return lambda b: float(b[s]) / scale
+            return finish_sums([b[s] for b in merged], scale)
         if f.function == "mean":
-            return lambda b: (float(b[s]) / float(b[s + 1])) / scale if b[s + 1] else None
-        return lambda b: self.finish(f, b)
+            return finish_means([b[s] for b in merged], [b[s + 1] for b in merged], scale)
+        return [self.finish(f, b) for b in merged]
 
     def finish(self, f: Aggregation, merged: Bucket) -> Any:
         """Return feature ``f``'s value from the merged buckets of its window."""

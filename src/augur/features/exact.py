@@ -38,6 +38,17 @@ def finish_mean(sum_q: int, n: int, scale: float) -> float:
     return (float(sum_q) / float(n)) / scale
 
 
+def finish_sums(sums_q: list[int], scale: float) -> list[float]:
+    """Return :func:`finish_sum` of each of many sums (the same division, per item)."""
+    return [float(q) / scale for q in sums_q]
+
+
+def finish_means(sums_q: list[int], counts: list[int], scale: float) -> list[float | None]:
+    """Return :func:`finish_mean` of each (sum, count) pair; None where the count is 0."""
+    return [(float(q) / float(n)) / scale if n else None
+            for q, n in zip(sums_q, counts, strict=True)]
+
+
 def sql_quantize(column: str, scale: float) -> str:
     """SQL for :func:`quantize` of ``column`` (a HUGEINT)."""
     return f"CAST(floor(CAST({column} AS DOUBLE) * {scale!r} + 0.5) AS HUGEINT)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ import orjson
 from augur.errors import InvalidInput, StoreError
 from augur.features.buckets import Bucket, BucketLayout
 from augur.features.clock import to_millis
-from augur.features.definitions import FeatureView
+from augur.features.definitions import Aggregation, FeatureView
 
 _SWEEP_EVERY = 65536  # events between sweeps of the dedup set
 _RUNNING, _LIFETIME, _MERGED = 1, 2, 3
@@ -63,17 +63,19 @@ class StreamingEngine:
             by_res.setdefault(f.window.resolution_ms, []).append(f)
         self.layouts = [BucketLayout(r, fs) for r, fs in sorted(by_res.items())]
         self._state: list[dict[str, dict[int, Bucket]]] = [{} for _ in self.layouts]
-        self._readers: list[tuple[int, str, int, int, Callable[[Bucket], Any]]] = []
+        # What take_changes reads per feature: (layout, feature, mode, window in buckets).
+        self._readers: list[tuple[int, Aggregation, int, int]] = []
         for f in view.features:
             i = next(j for j, lay in enumerate(self.layouts) if f in lay.features)
             lay = self.layouts[i]
             mode = _LIFETIME if f.window.kind == "lifetime" else (
                 _RUNNING if f.name in lay.running else _MERGED)
-            self._readers.append((i, f.name, mode, f.window.size_ms // lay.resolution_ms,
-                                  lay.finisher(f)))
+            self._readers.append((i, f, mode, f.window.size_ms // lay.resolution_ms))
+        self._names = [f.name for f in view.features]
         self._base: list[dict[str, Bucket]] = [{} for _ in self.layouts]
-        # Derived, not snapshotted: running totals at the newest time, rebuilt lazily.
-        self._run: list[dict[str, dict[int, list[Any]]]] = [{} for _ in self.layouts]
+        # Derived, not snapshotted: running totals at the newest time, rebuilt lazily,
+        # per layout and window length (in buckets), then per key.
+        self._run = self._no_running_totals()
         self._life: list[dict[str, Bucket]] = [{} for _ in self.layouts]
         self._expiry: list[tuple[int, str]] = []
         self._dirty: set[str] = set()
@@ -81,6 +83,9 @@ class StreamingEngine:
         self._since_sweep = 0
         self.max_time: int | None = None
         self.stats = EngineStats()
+
+    def _no_running_totals(self) -> list[dict[int, dict[str, list[Any]]]]:
+        return [{n: {} for n in lay.running_spans} for lay in self.layouts]
 
     @property
     def watermark(self) -> int | None:
@@ -102,10 +107,12 @@ class StreamingEngine:
         stats, seen, dirty, expiry = self.stats, self._seen, self._dirty, self._expiry
         key_col, id_col, time_col = self._key, self._id, self._time
         lateness, numeric = self._lateness, self._numeric
-        parts = [(lay, state, run if lay.running else None, life if lay.has_lifetime else None)
+        parts = [(lay, lay.resolution_ms, lay.spans, state, list(run.values()),
+                  life if lay.has_lifetime else None)
                  for lay, state, run, life in zip(self.layouts, self._state, self._run,
                                                   self._life, strict=True)]
         push, insort = heapq.heappush, bisect.insort
+        m, accepted, since_sweep = self.max_time, 0, self._since_sweep
         for event in events:
             try:
                 key, event_id, raw = event[key_col], event[id_col], event[time_col]
@@ -129,49 +136,51 @@ class StreamingEngine:
                 stats.duplicates += 1
                 continue
             seen[event_id] = t  # a redelivery of a late event is a duplicate, as in batch
-            m = self.max_time
             if m is not None and t < m - lateness:
                 stats.late += 1
                 continue
             if m is None or t > m:
-                self.max_time = t
+                m = self.max_time = t
             elif t < m:
                 stats.out_of_order += 1  # late but within the allowed lateness: counted
             data = event if isinstance(event, dict) else dict(event)
-            for layout, state, running, lifetime in parts:
+            for layout, res, spans, state, running, lifetime in parts:
                 buckets = state.get(key)
                 if buckets is None:
                     buckets = state[key] = {}
-                res = layout.resolution_ms
                 b = t // res
                 bucket = buckets.get(b)
                 new = bucket is None
                 if bucket is None:
                     bucket = buckets[b] = layout.new_bucket()
-                    for span in layout.spans:
+                    for span in spans:
                         push(expiry, ((b + span) * res, key))
-                layout.add(bucket, data, t, event_id)
-                runs = running.get(key) if running is not None else None
-                if runs:
-                    for r in runs.values():
-                        if b >= r[0]:
-                            layout.add_running(r[1], data)
-                            if new:
-                                ids = r[2]
-                                if not ids or b > ids[-1]:
-                                    ids.append(b)
-                                else:
-                                    insort(ids, b)
+                totals = []  # the running totals this event also counts in
+                for runs in running:
+                    r = runs.get(key)
+                    if r is not None and b >= r[0]:
+                        totals.append(r[1])
+                        if new:
+                            ids = r[2]
+                            if not ids or b > ids[-1]:
+                                ids.append(b)
+                            else:
+                                insort(ids, b)
+                layout.add(bucket, data, t, event_id, totals)
                 if lifetime is not None:
                     life = lifetime.get(key)
                     if life is not None:
                         layout.add(life, data, t, event_id)
             dirty.add(key)
-            stats.accepted += 1
-            self._since_sweep += 1
-            if self._since_sweep >= _SWEEP_EVERY:
+            accepted += 1
+            since_sweep += 1
+            if since_sweep >= _SWEEP_EVERY:
+                stats.accepted += accepted
+                accepted = self._since_sweep = since_sweep = 0
                 self._sweep()
                 seen = self._seen
+        stats.accepted += accepted
+        self._since_sweep = since_sweep
 
     def _sweep(self) -> None:
         """Forget event ids and buckets no accepted event can reach any more."""
@@ -194,9 +203,12 @@ class StreamingEngine:
             buckets = state.get(key)
             if not buckets:
                 continue
-            for n in list(self._run[i].get(key, {})):  # running totals must not hold dropped buckets
-                self._running(i, key, n, top // layout.resolution_ms + 1 - n, buckets)
             floor_b = w // layout.resolution_ms + 1 - layout.keep
+            if min(buckets) >= floor_b:
+                continue  # nothing to drop
+            for n, runs in self._run[i].items():  # running totals must not hold dropped buckets
+                if key in runs:
+                    self._running(i, n, top // layout.resolution_ms + 1 - n, (key,))
             old = [b for b in buckets if b < floor_b]
             for b in old:
                 bucket = buckets.pop(b)
@@ -243,84 +255,93 @@ class StreamingEngine:
                 out[f.name] = layout.finish(f, merged)
         return {f.name: out[f.name] for f in self.view.features}
 
-    def _running(self, i: int, key: str, n: int, lo: int, buckets: dict[int, Bucket]) -> Bucket:
-        """The count/sum total of buckets ``>= lo`` of ``key`` in layout ``i`` (window of n).
+    def _running(self, i: int, n: int, lo: int, keys: Iterable[str]) -> list[Bucket]:
+        """The count/sum totals of buckets ``>= lo`` of each key in layout ``i`` (window of n).
 
         A running total is ``[lo, total, ids]``: the buckets in it are ``ids`` (a sorted
         deque), so moving ``lo`` forward pops and subtracts exactly the buckets that left.
         """
-        layout = self.layouts[i]
-        runs = self._run[i].setdefault(key, {})
-        r = runs.get(n)
-        if r is None:
-            total = layout.new_bucket()
-            ids = deque(sorted(b for b in buckets if b >= lo))
-            for b in ids:
-                layout.merge_running(total, buckets[b])
-            runs[n] = [lo, total, ids]
-            return total
-        if lo > r[0]:
-            total, ids = r[1], r[2]
-            while ids and ids[0] < lo:
-                layout.merge_running(total, buckets[ids.popleft()], -1)
-            r[0] = lo
-        result: Bucket = r[1]
-        return result
+        layout, state, runs = self.layouts[i], self._state[i], self._run[i][n]
+        merge = layout.merge_running
+        out: list[Bucket] = []
+        for key in keys:
+            r = runs.get(key)
+            if r is None:
+                buckets = state.get(key, {})
+                total = layout.new_bucket()
+                ids = deque(sorted(b for b in buckets if b >= lo))
+                for b in ids:
+                    merge(total, buckets[b])
+                runs[key] = [lo, total, ids]
+                out.append(total)
+                continue
+            if lo > r[0]:
+                ids = r[2]
+                if ids and ids[0] < lo:
+                    buckets, total = state[key], r[1]
+                    while ids and ids[0] < lo:
+                        merge(total, buckets[ids.popleft()], -1)
+                r[0] = lo
+            out.append(r[1])
+        return out
 
-    def _current(self, key: str, m: int) -> dict[str, Any]:
-        """Every feature of ``key`` at the newest time ``m``, from running totals where possible."""
-        out: dict[str, Any] = {}
-        totals: dict[tuple[int, int], Bucket] = {}
-        for i, name, mode, n, finish in self._readers:
-            layout = self.layouts[i]
-            if mode == _RUNNING:
-                total = totals.get((i, n))
-                if total is None:
-                    runs = self._run[i].get(key)
-                    r = runs.get(n) if runs else None
-                    lo = m // layout.resolution_ms + 1 - n
-                    if r is not None and lo <= r[0]:
-                        total = r[1]
-                    else:
-                        total = self._running(i, key, n, lo, self._state[i].get(key, {}))
-                    totals[(i, n)] = total
-                out[name] = finish(total)
-            elif mode == _LIFETIME:
-                life = self._life[i].get(key)
+    def _windows(self, i: int, mode: int, n: int, keys: list[str], m: int) -> list[Bucket]:
+        """The merged bucket of each key's window (mode, ``n`` buckets) at the newest time m."""
+        layout, state = self.layouts[i], self._state[i]
+        top = m // layout.resolution_ms
+        if mode == _RUNNING:
+            return self._running(i, n, top + 1 - n, keys)
+        out: list[Bucket] = []
+        if mode == _LIFETIME:
+            lives, base = self._life[i], self._base[i]
+            for key in keys:
+                life = lives.get(key)
                 if life is None:
                     life = layout.new_bucket()
-                    if key in self._base[i]:
-                        layout.merge(life, self._base[i][key])
-                    for bucket in self._state[i].get(key, {}).values():
+                    if key in base:
+                        layout.merge(life, base[key])
+                    for bucket in state.get(key, {}).values():
                         layout.merge(life, bucket)
-                    self._life[i][key] = life
-                out[name] = finish(life)
-            else:
-                top = m // layout.resolution_ms
-                lo = top + 1 - n
-                merged = layout.new_bucket()
-                for b, bucket in self._state[i].get(key, {}).items():
-                    if lo <= b <= top:
-                        layout.merge(merged, bucket)
-                out[name] = finish(merged)
+                    lives[key] = life
+                out.append(life)
+            return out
+        lo = top + 1 - n
+        for key in keys:
+            merged = layout.new_bucket()
+            for b, bucket in state.get(key, {}).items():
+                if lo <= b <= top:
+                    layout.merge(merged, bucket)
+            out.append(merged)
         return out
 
     def take_changes(self) -> tuple[int | None, dict[str, dict[str, Any]]]:
         """Return ``(time, {key: values})`` for entities whose values changed; reset.
 
         Values are taken at the largest event time seen; entities whose window lost a
-        bucket since the last call (sliding and tumbling expiry) are included.
+        bucket since the last call (sliding and tumbling expiry) are included. They are
+        read out a column at a time: each window's bucket for every changed entity,
+        then each feature's value from all of them in one pass.
         """
         m = self.max_time
         if m is None:
             return None, {}
-        while self._expiry and self._expiry[0][0] <= m:
-            self._dirty.add(heapq.heappop(self._expiry)[1])
-        changed = {}
-        for key in self._dirty:
-            changed[key] = self._current(key, m)
+        expiry, dirty = self._expiry, self._dirty
+        while expiry and expiry[0][0] <= m:
+            dirty.add(heapq.heappop(expiry)[1])
+        keys = list(dirty)
         self._dirty = set()
-        return m, changed
+        windows: dict[tuple[int, int, int], list[Bucket]] = {}
+        columns: list[list[Any]] = []
+        for i, f, mode, n in self._readers:
+            buckets = windows.get((i, mode, n))
+            if buckets is None:
+                buckets = windows[(i, mode, n)] = self._windows(i, mode, n, keys, m)
+            columns.append(self.layouts[i].finish_column(f, buckets))
+        rows: list[dict[str, Any]] = [{} for _ in keys]
+        for name, column in zip(self._names, columns, strict=True):
+            for row, value in zip(rows, column, strict=True):
+                row[name] = value
+        return m, dict(zip(keys, rows, strict=True))
 
     def snapshot(self) -> bytes:
         """Serialize the whole state (JSON bytes)."""
@@ -352,7 +373,7 @@ class StreamingEngine:
             self._expiry = [(int(t), str(k)) for t, k in doc["expiry"]]
             heapq.heapify(self._expiry)
             self._dirty = set(doc["dirty"])
-            self._run = [{} for _ in self.layouts]
+            self._run = self._no_running_totals()
             self._life = [{} for _ in self.layouts]
             for i, (lay, part) in enumerate(zip(self.layouts, doc["layouts"], strict=True)):
                 self._state[i] = {k: {int(b): lay.decode(v) for b, v in bs}

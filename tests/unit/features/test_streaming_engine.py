@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -70,3 +71,44 @@ async def test_metrics_count_each_outcome(orders_view: FeatureView,
     assert [value(o) for o in ("accepted", "duplicate", "late", "invalid")] == [4, 1, 1, 1]
     assert metrics.registry.get_sample_value(
         "augur_feature_event_time_seconds", {"view": "shop_orders"}) == 25.0
+
+
+def test_sweeps_drop_state_but_no_value(orders_view: FeatureView,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frequent sweeps (forgetting ids, folding old buckets away) change no value."""
+    from augur.features import BatchEngine, streaming
+
+    rng = np.random.default_rng(7)
+    times = np.cumsum(rng.integers(0, 400, 3000)) - rng.choice([0, 0, 0, 500, 900], 3000)
+    events = [{"shop_id": f"s{rng.integers(0, 12)}", "event_time": int(max(0, t)),
+               "event_id": f"e{i}", "amount": float(rng.integers(0, 900)) / 4,
+               "courier": str(rng.integers(0, 3))} for i, t in enumerate(times)]
+    for i in rng.integers(1, len(events), 300):  # redeliveries, some after their id is swept
+        events[i] = dict(events[rng.integers(0, i)])
+    for i, e in enumerate(events):
+        e["arrival"] = i
+    monkeypatch.setattr(streaming, "_SWEEP_EVERY", 10**9)
+    whole = StreamingEngine(orders_view)
+    monkeypatch.setattr(streaming, "_SWEEP_EVERY", 37)
+    swept = StreamingEngine(orders_view)
+    for i in range(0, len(events), 50):
+        monkeypatch.setattr(streaming, "_SWEEP_EVERY", 10**9)
+        whole.process(events[i:i + 50])
+        monkeypatch.setattr(streaming, "_SWEEP_EVERY", 37)
+        swept.process(events[i:i + 50])
+        assert swept.take_changes() == whole.take_changes()
+    # A redelivery whose id was swept is dropped as late rather than as a duplicate.
+    one, two = swept.stats, whole.stats
+    assert (one.accepted, one.out_of_order) == (two.accepted, two.out_of_order)
+    assert one.late + one.duplicates == two.late + two.duplicates and two.duplicates > one.duplicates
+    kept = sum(len(bs) for bs in swept._state[0].values())
+    assert kept < sum(len(bs) for bs in whole._state[0].values()) / 4
+    m = swept.max_time
+    assert m is not None
+    keys = sorted({e["shop_id"] for e in events})
+    labels = pd.DataFrame({"shop_id": keys, "event_time": [m] * len(keys)})
+    batch = BatchEngine(threads=1).training_set(labels, [orders_view],
+                                                sources={"shop_orders": pd.DataFrame(events)})
+    for key, row in zip(keys, batch.to_dict("records"), strict=True):
+        assert swept.value_at(key, m) == whole.value_at(key, m)
+        assert swept.value_at(key, m) == {f: row[f] for f in swept.value_at(key, m)}
