@@ -77,7 +77,10 @@ class StreamingEngine:
         # per layout and window length (in buckets), then per key.
         self._run = self._no_running_totals()
         self._life: list[dict[str, Bucket]] = [{} for _ in self.layouts]
-        self._expiry: list[tuple[int, str]] = []
+        # When windows lose a bucket: time -> keys, and a heap of those times (few: buckets
+        # of many keys expire at the same bucket boundary).
+        self._expiry: dict[int, list[str]] = {}
+        self._expiry_times: list[int] = []
         self._dirty: set[str] = set()
         self._seen: dict[str, int] = {}
         self._since_sweep = 0
@@ -104,7 +107,8 @@ class StreamingEngine:
 
     def process(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Apply events in arrival order (the hot loop: names are bound to locals)."""
-        stats, seen, dirty, expiry = self.stats, self._seen, self._dirty, self._expiry
+        stats, seen, dirty = self.stats, self._seen, self._dirty
+        expiry, expiry_times = self._expiry, self._expiry_times
         key_col, id_col, time_col = self._key, self._id, self._time
         lateness, numeric = self._lateness, self._numeric
         parts = [(lay, lay.resolution_ms, lay.spans, state, list(run.values()),
@@ -154,7 +158,12 @@ class StreamingEngine:
                 if bucket is None:
                     bucket = buckets[b] = layout.new_bucket()
                     for span in spans:
-                        push(expiry, ((b + span) * res, key))
+                        at = (b + span) * res
+                        expiring = expiry.get(at)
+                        if expiring is None:
+                            expiring = expiry[at] = []
+                            push(expiry_times, at)
+                        expiring.append(key)
                 totals = []  # the running totals this event also counts in
                 for runs in running:
                     r = runs.get(key)
@@ -325,9 +334,9 @@ class StreamingEngine:
         m = self.max_time
         if m is None:
             return None, {}
-        expiry, dirty = self._expiry, self._dirty
-        while expiry and expiry[0][0] <= m:
-            dirty.add(heapq.heappop(expiry)[1])
+        times, dirty = self._expiry_times, self._dirty
+        while times and times[0] <= m:
+            dirty.update(self._expiry.pop(heapq.heappop(times)))
         keys = list(dirty)
         self._dirty = set()
         windows: dict[tuple[int, int, int], list[Bucket]] = {}
@@ -347,7 +356,7 @@ class StreamingEngine:
         """Serialize the whole state (JSON bytes)."""
         doc = {
             "view": self.view.name, "max_time": self.max_time, "stats": asdict(self.stats),
-            "seen": self._seen, "expiry": self._expiry, "dirty": sorted(self._dirty),
+            "seen": self._seen, "expiry": [[t, k] for t, ks in self._expiry.items() for k in ks], "dirty": sorted(self._dirty),
             "layouts": [
                 {"buckets": {k: [[b, lay.encode(v)] for b, v in bs.items()]
                              for k, bs in state.items()},
@@ -370,8 +379,11 @@ class StreamingEngine:
             self.max_time = doc["max_time"]
             self.stats = EngineStats(**doc["stats"])
             self._seen = {str(k): int(v) for k, v in doc["seen"].items()}
-            self._expiry = [(int(t), str(k)) for t, k in doc["expiry"]]
-            heapq.heapify(self._expiry)
+            self._expiry = {}
+            for t, k in doc["expiry"]:
+                self._expiry.setdefault(int(t), []).append(str(k))
+            self._expiry_times = list(self._expiry)
+            heapq.heapify(self._expiry_times)
             self._dirty = set(doc["dirty"])
             self._run = self._no_running_totals()
             self._life = [{} for _ in self.layouts]
