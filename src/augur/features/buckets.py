@@ -2,11 +2,12 @@
 
 Features of a view that share a resolution share one *bucket layout*: a bucket
 (all accepted events of one entity whose time falls in one resolution step) is a
-flat list: slot 0 counts events, and each partial aggregate takes one slot (min,
-max, last, distinct set) or two (fixed-point sum, count of values). Updating a
-bucket costs a few list operations per event; a window's value merges the buckets
-it covers, or, for count/sum/mean at the newest time, reads a running total that
-buckets leave by subtraction.
+flat tuple: slot 0 counts events, and each partial aggregate takes one slot (min,
+max, last, distinct set) or two (fixed-point sum, count of values). Adding an event
+copies the few slots into a new tuple (tuples of plain values drop out of the
+garbage collector's passes, lists never do); a window's value merges the buckets
+it covers into a list, or, for count/sum/mean at the newest time, reads a running
+total (a list updated in place) that buckets leave by subtraction.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ _CODE_OF = {"sum": SUM, "mean": SUM, "min": MIN, "max": MAX, "last": LAST,
             "distinct_count": DISTINCT}
 RUNNING_FUNCTIONS = ("count", "sum", "mean")
 
-Bucket = list[Any]
+Bucket = list[Any]  # an accumulator: running totals, merged windows, lifetime bases
+# A stored bucket: a tuple, because the garbage collector stops tracking a tuple of
+# plain values after its first pass, so a state of a million buckets costs its full
+# passes nothing (lists are tracked for life). An accumulator is accepted too.
+Stored = tuple[Any, ...] | list[Any]
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,14 @@ class BucketLayout:
             bucket[s] = set()
         return bucket
 
-    def add(self, bucket: Bucket, event: dict[str, Any], t: int, event_id: str,
-            totals: Sequence[Bucket] = ()) -> None:
-        """Add one accepted event to ``bucket`` and to the running ``totals`` it counts in.
+    def add(self, bucket: Stored | None, event: dict[str, Any], t: int, event_id: str,
+            totals: Sequence[Bucket] = ()) -> tuple[Any, ...]:
+        """Return ``bucket`` (None: an empty one) with one more accepted event, as a tuple.
 
-        Running totals hold only the count and the fixed-point sums (see ``running``).
+        The event's count and sums are added in place to the running ``totals`` it
+        counts in too (they hold only those, see ``running``).
         """
+        bucket = self.new_bucket() if bucket is None else list(bucket)
         bucket[0] += 1
         for total in totals:
             total[0] += 1
@@ -125,15 +132,16 @@ class BucketLayout:
                     bucket[s] = (t, event_id, v)
             else:
                 bucket[s].add(v)
+        return tuple(bucket)
 
-    def merge_running(self, total: Bucket, other: Bucket, sign: int = 1) -> None:
+    def merge_running(self, total: Bucket, other: Stored, sign: int = 1) -> None:
         """Add (``sign=1``) or remove (``sign=-1``) a bucket's count and sums from a total."""
         total[0] += sign * other[0]
         for s, _column, _scale in self.sum_ops:
             total[s] += sign * other[s]
             total[s + 1] += sign * other[s + 1]
 
-    def merge(self, into: Bucket, other: Bucket) -> None:
+    def merge(self, into: Bucket, other: Stored) -> None:
         """Fold ``other`` into ``into``."""
         into[0] += other[0]
         for code, s, _column, _scale in self._plan:
@@ -154,7 +162,7 @@ class BucketLayout:
             elif (o[0], o[1]) > (into[s][0], into[s][1]):
                 into[s] = o
 
-    def finish_column(self, f: Aggregation, merged: list[Bucket]) -> list[Any]:
+    def finish_column(self, f: Aggregation, merged: Sequence[Stored]) -> list[Any]:
         """Feature ``f``'s value from each of many merged buckets (one per entity).
 
         Count, sum and mean (the running features) are one comprehension each, with
@@ -170,7 +178,7 @@ class BucketLayout:
             return finish_means([b[s] for b in merged], [b[s + 1] for b in merged], scale)
         return [self.finish(f, b) for b in merged]
 
-    def finish(self, f: Aggregation, merged: Bucket) -> Any:
+    def finish(self, f: Aggregation, merged: Stored) -> Any:
         """Return feature ``f``'s value from the merged buckets of its window."""
         s = self.slot_of[f.name]
         if f.function == "count":
@@ -186,7 +194,7 @@ class BucketLayout:
             return None if merged[s] is None else merged[s][2]
         return merged[s]
 
-    def encode(self, bucket: Bucket) -> list[Any]:
+    def encode(self, bucket: Stored) -> list[Any]:
         """A JSON-able copy of ``bucket`` (for snapshots)."""
         out = list(bucket)
         for code, s, _column, _scale in self._plan:

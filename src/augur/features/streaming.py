@@ -12,14 +12,14 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
 
 from augur.errors import InvalidInput, StoreError
-from augur.features.buckets import Bucket, BucketLayout
+from augur.features.buckets import Bucket, BucketLayout, Stored
 from augur.features.clock import to_millis
 from augur.features.definitions import Aggregation, FeatureView
 
@@ -62,7 +62,7 @@ class StreamingEngine:
         for f in view.features:
             by_res.setdefault(f.window.resolution_ms, []).append(f)
         self.layouts = [BucketLayout(r, fs) for r, fs in sorted(by_res.items())]
-        self._state: list[dict[str, dict[int, Bucket]]] = [{} for _ in self.layouts]
+        self._state: list[dict[str, dict[int, Stored]]] = [{} for _ in self.layouts]
         # What take_changes reads per feature: (layout, feature, mode, window in buckets).
         self._readers: list[tuple[int, Aggregation, int, int]] = []
         for f in view.features:
@@ -76,7 +76,7 @@ class StreamingEngine:
         # Derived, not snapshotted: running totals at the newest time, rebuilt lazily,
         # per layout and window length (in buckets), then per key.
         self._run = self._no_running_totals()
-        self._life: list[dict[str, Bucket]] = [{} for _ in self.layouts]
+        self._life: list[dict[str, Stored]] = [{} for _ in self.layouts]
         # When windows lose a bucket: time -> keys, and a heap of those times (few: buckets
         # of many keys expire at the same bucket boundary).
         self._expiry: dict[int, list[str]] = {}
@@ -155,8 +155,7 @@ class StreamingEngine:
                 b = t // res
                 bucket = buckets.get(b)
                 new = bucket is None
-                if bucket is None:
-                    bucket = buckets[b] = layout.new_bucket()
+                if new:
                     for span in spans:
                         at = (b + span) * res
                         expiring = expiry.get(at)
@@ -175,11 +174,11 @@ class StreamingEngine:
                                 ids.append(b)
                             else:
                                 insort(ids, b)
-                layout.add(bucket, data, t, event_id, totals)
+                buckets[b] = layout.add(bucket, data, t, event_id, totals)
                 if lifetime is not None:
                     life = lifetime.get(key)
                     if life is not None:
-                        layout.add(life, data, t, event_id)
+                        lifetime[key] = layout.add(life, data, t, event_id)
             dirty.add(key)
             accepted += 1
             since_sweep += 1
@@ -225,7 +224,7 @@ class StreamingEngine:
                     if key in base:
                         layout.merge(base[key], bucket)
                     else:
-                        base[key] = bucket
+                        base[key] = list(bucket)  # merged into from now on
             if not buckets and not layout.has_lifetime:
                 del state[key]
 
@@ -294,13 +293,14 @@ class StreamingEngine:
             out.append(r[1])
         return out
 
-    def _windows(self, i: int, mode: int, n: int, keys: list[str], m: int) -> list[Bucket]:
+    def _windows(self, i: int, mode: int, n: int, keys: list[str], m: int,
+                 ) -> Sequence[Stored]:
         """The merged bucket of each key's window (mode, ``n`` buckets) at the newest time m."""
         layout, state = self.layouts[i], self._state[i]
         top = m // layout.resolution_ms
         if mode == _RUNNING:
             return self._running(i, n, top + 1 - n, keys)
-        out: list[Bucket] = []
+        out: list[Stored] = []
         if mode == _LIFETIME:
             lives, base = self._life[i], self._base[i]
             for key in keys:
@@ -339,7 +339,7 @@ class StreamingEngine:
             dirty.update(self._expiry.pop(heapq.heappop(times)))
         keys = list(dirty)
         self._dirty = set()
-        windows: dict[tuple[int, int, int], list[Bucket]] = {}
+        windows: dict[tuple[int, int, int], Sequence[Stored]] = {}
         columns: list[list[Any]] = []
         for i, f, mode, n in self._readers:
             buckets = windows.get((i, mode, n))
@@ -388,7 +388,7 @@ class StreamingEngine:
             self._run = self._no_running_totals()
             self._life = [{} for _ in self.layouts]
             for i, (lay, part) in enumerate(zip(self.layouts, doc["layouts"], strict=True)):
-                self._state[i] = {k: {int(b): lay.decode(v) for b, v in bs}
+                self._state[i] = {k: {int(b): tuple(lay.decode(v)) for b, v in bs}
                                   for k, bs in part["buckets"].items()}
                 self._base[i] = {k: lay.decode(v) for k, v in part["base"].items()}
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as exc:
