@@ -208,13 +208,16 @@ def served_throughput(data: bytes, signature: Signature, feeds: dict[str, np.nda
                       budget_s: float) -> Throughput:
     """Rows/s of ``instances`` batches of ``size`` rows running at the same time.
 
-    This is the server under load: every instance always has a batch to run.
+    This is the server under load: every instance always has a batch to run. Loading
+    the session counts against ``budget_s``.
     """
+    deadline = time.perf_counter() + budget_s
     model = load_bytes(data, signature, options)
     try:
         batch = _batch(feeds, size)
         _loaded_run(model, batch, instances, min(0.05, budget_s / 10))  # warm every thread
-        runs, elapsed, times = _loaded_run(model, batch, instances, budget_s)
+        runs, elapsed, times = _loaded_run(model, batch, instances,
+                                           max(0.05, deadline - time.perf_counter()))
         lat = np.array(times) * 1e3
         return Throughput(options, instances, size * runs / elapsed,
                           float(np.percentile(lat, 50)), float(np.percentile(lat, 99)), runs)
@@ -228,14 +231,20 @@ def throughput_head_to_head(data: bytes, signature: Signature, feeds: dict[str, 
     """Rows/s of each (options, instances) at batch ``size``, measured in turns.
 
     Every contender gets ``rounds`` short windows, interleaved (A, B, C, A, B, C...),
-    so load from other processes hits all of them alike.
+    so load from other processes hits all of them alike. Loading the sessions counts
+    against ``budget_s``.
     """
+    deadline = time.perf_counter() + budget_s
     models = [load_bytes(data, signature, opts) for opts, _ in contenders]
     try:
         batch = _batch(feeds, size)
+        cost = 0.05
         for model, (_, instances) in zip(models, contenders, strict=True):
-            _loaded_run(model, batch, instances, 0.02)
-        window = max(0.05, budget_s / (rounds * len(models)))
+            cost = max(cost, _loaded_run(model, batch, instances, 0.02)[1])
+        # A window holds at least one run, so long runs get fewer rounds, not overtime.
+        left = deadline - time.perf_counter()
+        rounds = max(1, min(rounds, int(left / (len(models) * cost))))
+        window = max(0.05, left / (rounds * len(models)))
         rows = [0] * len(models)
         spent = [0.0] * len(models)
         for _ in range(rounds):

@@ -211,7 +211,7 @@ def tune(ref: str | ModelVersion, *, registry: Registry | None = None, budget_s:
         if instances > 1:
             contenders.append((defaults, instances))
         rates = throughput_head_to_head(artifact, version.signature, feeds, batch_size,
-                                        contenders, max(0.6, 0.9 * left()))
+                                        contenders, max(0.6, 0.85 * left()))
         # The baseline is the better way of calling ONNX Runtime with its defaults:
         # one batch at a time, or from as many threads as the winner uses.
         base_rate = max(rates[0], rates[2]) if instances > 1 else rates[0]
