@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 from augur.config import Settings
 from augur.errors import AugurError, InvalidArtifact, ModelNotFound
 from augur.registry.artifacts import ArtifactStore, check_onnx_bytes
-from augur.registry.db import Database
+from augur.registry.db import Database, Row
 from augur.registry.refs import DEFAULT_ALIAS, Reference, parse_reference, validate_name
 from augur.signature import Signature
 
@@ -66,7 +65,7 @@ class ModelInfo:
                 "created_at": self.created_at}
 
 
-def _version_from_row(row: sqlite3.Row) -> ModelVersion:
+def _version_from_row(row: Row) -> ModelVersion:
     parent = None
     if row["parent_model"] is not None:
         parent = Reference(row["parent_model"], version=row["parent_version"])
@@ -85,9 +84,21 @@ def _version_from_row(row: sqlite3.Row) -> ModelVersion:
 class Registry:
     """Versioned models under one ``AUGUR_HOME``.
 
+    Metadata (models, versions, aliases and their history, lineage, tags, metrics,
+    run records, the tuning cache) lives in SQLite at ``home/registry.db``, or in
+    PostgreSQL when a URL is given; artifacts are always content-addressed files
+    under ``home/artifacts``. Both backends give the same guarantees: versions
+    1..N without gaps or duplicates under concurrent writers, immutable versions,
+    atomic alias moves with history.
+
     Args:
         home: folder holding ``registry.db`` and ``artifacts/``; defaults to
             ``$AUGUR_HOME`` or ``./.augur``.
+        url: ``postgresql://user@host:5432/database`` for the metadata; when both
+            ``home`` and ``url`` are ``None`` it comes from ``$AUGUR_REGISTRY_URL``.
+
+    Raises:
+        ConfigError: ``url`` (or ``$AUGUR_REGISTRY_URL``) is not a PostgreSQL URL.
 
     Example:
         >>> reg = Registry("/tmp/augur-home")            # doctest: +SKIP
@@ -97,9 +108,12 @@ class Registry:
         1
     """
 
-    def __init__(self, home: str | Path | None = None) -> None:
-        self.home = Path(home) if home is not None else Settings.from_env().home
-        self.db = Database(self.home / "registry.db")
+    def __init__(self, home: str | Path | None = None, *, url: str | None = None) -> None:
+        if home is None:
+            settings = Settings.from_env()
+            home, url = settings.home, url or settings.registry_url
+        self.home = Path(home)
+        self.db = Database(self.home / "registry.db", url)
         self.artifacts = ArtifactStore(self.home / "artifacts")
 
     # -- versions ---------------------------------------------------------------
@@ -131,8 +145,8 @@ class Registry:
         digest = self.artifacts.put(artifact)
         now = time.time()
         with self.db.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO models(name, description, created_at) "
-                         "VALUES (?, ?, ?)", (name, description, now))
+            conn.execute("INSERT INTO models(name, description, created_at) VALUES (?, ?, ?)"
+                         " ON CONFLICT(name) DO NOTHING", (name, description, now))
             row = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE model = ?",
                                (name,)).fetchone()
             version = int(row[0])
@@ -237,11 +251,21 @@ class Registry:
 
     def update_metadata(self, name: str, version: int, *, tags: dict[str, str] | None = None,
                         metrics: dict[str, float] | None = None) -> ModelVersion:
-        """Merge tags and metrics into a version (its artifact and signature never change)."""
-        current = self.get(name, version)
-        new_tags = {**current.tags, **(tags or {})}
-        new_metrics = {**current.metrics, **(metrics or {})}
+        """Merge tags and metrics into a version (its artifact and signature never change).
+
+        Raises:
+            ModelNotFound: no such model or version.
+        """
+        self.get(name, version)
         with self.db.write() as conn:
+            # Read inside the write lock so concurrent merges do not lose each other's keys.
+            row = conn.execute("SELECT * FROM versions WHERE model = ? AND version = ?",
+                               (name, version)).fetchone()
+            if row is None:
+                raise ModelNotFound(f"model {name!r} has no version {version}")
+            current = _version_from_row(row)
+            new_tags = {**current.tags, **(tags or {})}
+            new_metrics = {**current.metrics, **(metrics or {})}
             conn.execute("UPDATE versions SET tags = ?, metrics = ? WHERE model = ? AND version = ?",
                          (json.dumps(new_tags), json.dumps(new_metrics), name, version))
         return self.get(name, version)
