@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -55,6 +56,37 @@ def redis_url() -> str:
 @pytest.fixture
 def nats_url() -> str:
     return require_service("NATS", NATS_URL, 4222)
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose ``search_path`` is a fresh schema, dropped afterwards."""
+    import psycopg
+
+    schema = f"augur_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest) -> str | None:
+    """Each registry metadata backend in turn: ``None`` (SQLite) or a PostgreSQL schema URL."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_schema_url")
+    return url
+
+
+@pytest.fixture
+def registry_on_each_backend(tmp_path: Path, registry_url: str | None) -> Registry:
+    """An empty registry, once with SQLite metadata and once with PostgreSQL metadata."""
+    return Registry(tmp_path / "augur-home", url=registry_url)
 
 
 @pytest.fixture
