@@ -97,3 +97,16 @@ def test_cli_reports_unreachable_registry_in_one_line(
     monkeypatch.setenv("AUGUR_REGISTRY_URL", "mysql://x/y")
     assert main(["models", "list"]) != 0
     assert "unsupported scheme 'mysql'" in capsys.readouterr().err
+
+
+def test_connection_lost_midway_is_service_unavailable(postgres_schema_url: str,
+                                                       postgres_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    reg = Registry(tmp_path, url=postgres_schema_url)
+    with pytest.raises(ServiceUnavailable, match=r"registry database .* failed"), \
+            reg.db.read() as conn:
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        conn.execute("SELECT 1 FROM models")
