@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="augur",
         description="Deploy trained models: export to ONNX, version them, and serve "
                     "predictions online, in batch, on streams and in the browser.",
-        epilog="State lives in $AUGUR_HOME (default ./.augur). "
+        epilog="State lives in $AUGUR_HOME (default ./.augur); set "
+               "AUGUR_REGISTRY_URL=postgresql://... to keep the registry's metadata in "
+               "PostgreSQL (artifacts stay under $AUGUR_HOME). "
                "Run 'augur VERB --help' for each verb.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     subs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
