@@ -98,10 +98,14 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings) -> Starlette
     async def models(request: Request) -> Response:
         manager = dataplane.manager
         return _json({
-            "loaded": [{"name": e.name, "version": e.version, "size": e.size,
-                        "load_seconds": e.load_seconds, "pending": e.batcher.pending}
+            "loaded": [{"name": e.name, "version": e.version, "size": e.artifact_bytes,
+                        "artifact_bytes": e.artifact_bytes, "measured_bytes": e.measured_bytes,
+                        "charged_bytes": e.cost, "load_seconds": e.load_seconds,
+                        "pending": e.batcher.pending}
                        for e in manager.loaded()],
             "memory_bytes": manager.memory_bytes(),
+            "artifact_bytes": manager.artifact_bytes(),
+            "measured_bytes": manager.measured_bytes(),
             "memory_budget": settings.memory_budget,
             "failures": [{"name": f.name, "version": f.version, "error": f.error, "at": f.at}
                          for f in manager.failures.values()],

@@ -1,16 +1,29 @@
 """One model version in the server's memory: the runtime model, its batcher,
-its validator and its precomputed metric children."""
+its validator, its precomputed metric children and what it costs in memory.
+
+A version's cost is measured when it loads: the growth of the process's resident
+memory across session creation and warm-up (ORT arenas, prepacked weights,
+constant-folded tensors), taken under a process-wide lock so that two loads never
+see each other's growth. Freed heap pages are handed back to the OS (glibc's
+``malloc_trim``) on both sides of the measure, so a load cannot hide in pages an
+evicted version left behind and is not charged its own garbage (the artifact bytes).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
+import os
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
 from typing import Any
 
 from augur.registry import ModelVersion, Registry
-from augur.runtime import LoadedModel, RuntimeOptions, load, tuned_options
+from augur.runtime import LoadedModel, RuntimeOptions, load, load_bytes, tuned_options
 from augur.serving.batcher import AdaptiveBatcher
 from augur.serving.metrics import ServerMetrics, VersionMetrics
 from augur.serving.settings import ModelSettings, ServerSettings
@@ -22,6 +35,62 @@ log = logging.getLogger("augur.serving")
 #: so a long run never stalls the event loop.
 INLINE_LIMIT_S = 0.002
 
+#: Resident-memory growth below this is not charged: the heap grows in steps, a
+#: worker thread's first load creates its malloc arena and requests served meanwhile
+#: allocate too, so a small growth says nothing about the version (it is charged
+#: its artifact).
+MEASURE_FLOOR_BYTES = 2**20
+
+# RSS is process-wide: every measured section in the process takes this lock, or
+# concurrent loads would each be charged the other's growth.
+_MEASURE_LOCK = threading.Lock()
+
+
+def resident_bytes() -> int | None:
+    """Resident memory of this process (``None`` where ``/proc`` is missing)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim with
+        return None
+    return trim
+
+
+def _release_freed_memory() -> None:
+    """Hand the heap pages freed by dropped versions back to the OS (glibc only).
+
+    Without it a load reuses those pages, its resident-memory growth reads as zero
+    and the version would be charged only its artifact; the process also keeps the
+    memory of every version it ever evicted."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _prime_runtime() -> None:
+    """Pay ONNX Runtime's one-off start-up (library pages, first session) outside any
+    measurement, so the first version loaded is not charged tens of megabytes."""
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "augur-prime",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    load_bytes(model.SerializeToString()).run({"x": np.zeros(1, dtype=np.float32)})
+
 
 class LoadedVersion:
     """A version ready for requests.
@@ -32,16 +101,19 @@ class LoadedVersion:
         batcher: its adaptive batcher.
         validator: its request validator.
         metrics: label children for its requests.
-        size: artifact bytes (what the memory budget counts).
+        artifact_bytes: bytes of the ONNX artifact.
+        measured_bytes: resident-memory growth across session creation and
+            warm-up (0 where it could not be measured).
+        cost: bytes charged against the memory budget (see :attr:`cost`).
         load_seconds: time to create the session and warm it.
         last_used: a counter the manager bumps per request (for LRU).
     """
 
-    __slots__ = ("batcher", "last_used", "load_seconds", "metadata", "metrics", "model", "name",
-                 "size", "validator", "version", "version_text")
+    __slots__ = ("artifact_bytes", "batcher", "last_used", "load_seconds", "measured_bytes",
+                 "metadata", "metrics", "model", "name", "validator", "version", "version_text")
 
     def __init__(self, model: LoadedModel, mv: ModelVersion, batcher: AdaptiveBatcher,
-                 metrics: VersionMetrics, load_seconds: float) -> None:
+                 metrics: VersionMetrics, load_seconds: float, measured_bytes: int = 0) -> None:
         self.model = model
         self.name = mv.name
         self.version = mv.version
@@ -49,7 +121,8 @@ class LoadedVersion:
         self.batcher = batcher
         self.validator = FeedValidator(mv.signature)
         self.metrics = metrics
-        self.size = mv.size
+        self.artifact_bytes = mv.size
+        self.measured_bytes = measured_bytes
         self.load_seconds = load_seconds
         self.last_used = 0
         self.metadata: dict[str, Any] = {
@@ -63,6 +136,13 @@ class LoadedVersion:
     @property
     def ref(self) -> str:
         return f"{self.name}:{self.version}"
+
+    @property
+    def cost(self) -> int:
+        """Bytes charged against the memory budget: the measured growth, or the
+        artifact bytes where those are more or the growth is below the noise floor."""
+        measured = self.measured_bytes if self.measured_bytes >= MEASURE_FLOOR_BYTES else 0
+        return max(self.artifact_bytes, measured)
 
 
 def tuned_batching(model_settings: ModelSettings, options: RuntimeOptions,
@@ -91,16 +171,23 @@ def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
     model_settings = settings.for_model(mv.name)
     options = tuned_options(registry, mv) or RuntimeOptions(
         intra_op_threads=model_settings.intra_op_threads)
-    model = load(mv, registry=registry, options=options)
+    run_seconds = 0.0
+    with _MEASURE_LOCK:
+        _prime_runtime()
+        _release_freed_memory()
+        before = resident_bytes()
+        model = load(mv, registry=registry, options=options)
+        if settings.warmup:
+            feeds = warmup_feeds(mv.signature)
+            model.run(feeds)  # the first run pays for lazy initialisation (and grows arenas)
+            t0 = time.perf_counter()
+            model.run(feeds)
+            run_seconds = time.perf_counter() - t0
+        _release_freed_memory()  # the artifact's bytes and parsed copy are garbage now
+        after = resident_bytes()
+    measured = max(0, after - before) if before is not None and after is not None else 0
     model_settings = tuned_batching(model_settings, options,
                                     settings.model_overrides.get(mv.name, frozenset()))
-    run_seconds = 0.0
-    if settings.warmup:
-        feeds = warmup_feeds(mv.signature)
-        model.run(feeds)  # the first run pays for lazy initialisation
-        t0 = time.perf_counter()
-        model.run(feeds)
-        run_seconds = time.perf_counter() - t0
     executor_kind = model_settings.executor
     inline = executor_kind == "inline" or (executor_kind == "auto"
                                            and run_seconds < INLINE_LIMIT_S)
@@ -108,4 +195,4 @@ def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
     batch_rows = vm.batch_size.observe
     batcher = AdaptiveBatcher(model.run, model_settings, inline=inline, executor=executor,
                               on_batch=batch_rows)
-    return LoadedVersion(model, mv, batcher, vm, time.perf_counter() - started)
+    return LoadedVersion(model, mv, batcher, vm, time.perf_counter() - started, measured)

@@ -2,11 +2,14 @@
 
 Versions load lazily on first use (concurrent first requests share one load),
 are warmed before they take traffic, and idle ones are evicted least recently
-used first to stay under the memory budget. References (``fraud``,
-``fraud@canary``, ``fraud`` + version ``3``) resolve through a route table that
-is rebuilt only when the registry's alias epoch moves; a moved alias switches
-only after its new version loaded and warmed, and a version that fails to load
-never takes traffic (the old route stays, the failure is reported).
+used first to stay under the memory budget. The budget counts each version's
+cost as measured when it loaded (see :attr:`LoadedVersion.cost`); a version's
+cost is remembered, so loading it again makes room for what it really takes.
+References (``fraud``, ``fraud@canary``, ``fraud`` + version ``3``) resolve
+through a route table that is rebuilt only when the registry's alias epoch
+moves; a moved alias switches only after its new version loaded and warmed, and
+a version that fails to load never takes traffic (the old route stays, the
+failure is reported).
 """
 
 from __future__ import annotations
@@ -59,12 +62,14 @@ class ModelManager:
         self.executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="augur")
         self.failures: dict[VersionKey, LoadFailure] = {}
         self._entries: dict[VersionKey, LoadedVersion] = {}
+        self._costs: dict[VersionKey, int] = {}
         self._loading: dict[VersionKey, asyncio.Future[LoadedVersion]] = {}
         self._routes: dict[RouteKey, VersionKey] = {}
         self._epoch = -1
         self._tick = 0
         self._poller: asyncio.Task[None] | None = None
         self._refresh_lock: asyncio.Lock | None = None
+        self.metrics.artifact_memory.set_function(lambda: float(self.artifact_bytes()))
 
     # -- life cycle -------------------------------------------------------------
 
@@ -184,7 +189,13 @@ class ModelManager:
     async def _load(self, key: VersionKey) -> LoadedVersion:
         name, number = key
         mv: ModelVersion = await self.run_blocking(self.registry.get, name, number)
-        self._make_room(mv)
+        # Until a version has loaded once its cost is unknown; its artifact is the floor.
+        expected = self._costs.get(key, mv.size)
+        try:
+            self._make_room(mv.ref, expected)
+        except ModelNotReady as exc:
+            self._failed(key, exc)
+            raise
         started = time.perf_counter()
         try:
             entry: LoadedVersion = await self.run_blocking(
@@ -195,12 +206,22 @@ class ModelManager:
         except Exception as exc:
             self._failed(key, exc)
             raise ModelNotReady(f"{mv.ref} failed to load: {exc}") from exc
+        self._costs[key] = entry.cost
+        try:
+            # Other loads may have finished meanwhile, and the measured cost may exceed
+            # the artifact the room was made for.
+            self._make_room(f"{mv.ref} (as loaded: {entry.measured_bytes} bytes measured)",
+                            entry.cost)
+        except ModelNotReady as exc:
+            self._failed(key, exc)
+            raise
         self.metrics.load_time.labels(name, str(number)).observe(time.perf_counter() - started)
         self.failures.pop(key, None)
         self._entries[key] = entry
-        self._make_room(None)
         self.metrics.loaded.set(len(self._entries))
-        log.info("loaded %s (%d bytes) in %.3f s", mv.ref, mv.size, entry.load_seconds)
+        log.info("loaded %s in %.3f s: %d artifact bytes, %d measured, %d charged",
+                 mv.ref, entry.load_seconds, entry.artifact_bytes, entry.measured_bytes,
+                 entry.cost)
         return entry
 
     def _failed(self, key: VersionKey, exc: BaseException) -> None:
@@ -208,14 +229,19 @@ class ModelManager:
         self.metrics.load_failures.labels(key[0], str(key[1])).inc()
         log.error("loading %s:%d failed: %s", key[0], key[1], exc)
 
-    def _make_room(self, incoming: ModelVersion | None) -> None:
+    def _make_room(self, ref: str, need: int) -> None:
+        """Evict idle versions, least recently used first, until ``need`` more bytes fit.
+
+        Raises:
+            ModelNotReady: ``need`` is more than the whole budget.
+            Overloaded: the budget is held by versions in use.
+        """
         budget = self.settings.memory_budget
         if budget is None:
             return
-        need = incoming.size if incoming is not None else 0
         if need > budget:
-            raise ModelNotReady(f"{incoming.ref if incoming else ''} needs {need} bytes, more "
-                                f"than the whole memory budget ({budget} bytes)")
+            raise ModelNotReady(f"{ref} needs {need} bytes, more than the whole memory budget "
+                                f"({budget} bytes)")
         idle = sorted((e for e in self._entries.values() if e.batcher.idle),
                       key=lambda e: e.last_used)
         while self.memory_bytes() + need > budget and idle:
@@ -223,9 +249,9 @@ class ModelManager:
             self._drop((victim.name, victim.version))
             self.metrics.evictions.inc()
             log.info("evicted %s:%d (idle, memory budget)", victim.name, victim.version)
-        if self.memory_bytes() + need > budget and incoming is not None:
-            raise Overloaded(f"cannot load {incoming.ref}: the memory budget ({budget} bytes) "
-                             "is held by models in use; retry later")
+        if self.memory_bytes() + need > budget:
+            raise Overloaded(f"cannot load {ref} ({need} bytes): the memory budget ({budget} "
+                             "bytes) is held by models in use; retry later")
 
     def _drop(self, key: VersionKey) -> None:
         # In-flight requests hold the entry itself, so they finish on it.
@@ -239,11 +265,15 @@ class ModelManager:
         return await self.get(ref)
 
     async def unload(self, name: str) -> int:
-        """Drop every loaded version of ``name``; return how many went."""
+        """Drop every loaded version of ``name`` and forget their measured costs (a
+        version refused as too big is measured again on its next load); return how many
+        went."""
         ref_name = parse_reference(name).name
         keys = [k for k in self._entries if k[0] == ref_name]
         for key in keys:
             self._drop(key)
+        for key in [k for k in self._costs if k[0] == ref_name]:
+            del self._costs[key]
         for route in [r for r, t in self._routes.items() if t[0] == ref_name]:
             del self._routes[route]
         return len(keys)
@@ -317,5 +347,13 @@ class ModelManager:
         return key in self._entries
 
     def memory_bytes(self) -> int:
-        """Artifact bytes of the versions in memory (what the budget counts)."""
-        return sum(e.size for e in self._entries.values())
+        """Bytes charged against the budget by the versions in memory (their costs)."""
+        return sum(e.cost for e in self._entries.values())
+
+    def artifact_bytes(self) -> int:
+        """Artifact bytes of the versions in memory."""
+        return sum(e.artifact_bytes for e in self._entries.values())
+
+    def measured_bytes(self) -> int:
+        """Resident-memory growth measured when the versions in memory loaded."""
+        return sum(e.measured_bytes for e in self._entries.values())

@@ -120,7 +120,8 @@ class ServerMetrics:
     """Every metric the server exports.
 
     Args:
-        memory: a callable returning the bytes of loaded models (for the gauge).
+        memory: a callable returning the bytes of loaded models charged against the
+            budget (for the gauge).
     """
 
     def __init__(self, memory: Callable[[], float] | None = None) -> None:
@@ -146,8 +147,12 @@ class ServerMetrics:
                                      labels, registry=self.registry)
         self.loaded = Gauge("augur_models_loaded", "Model versions in memory",
                             registry=self.registry)
-        self.memory = Gauge("augur_models_memory_bytes", "Artifact bytes of loaded versions",
+        self.memory = Gauge("augur_models_memory_bytes",
+                            "Bytes of loaded versions charged against the memory budget "
+                            "(each the larger of its artifact and its measured growth)",
                             registry=self.registry)
+        self.artifact_memory = Gauge("augur_models_artifact_bytes",
+                                     "Artifact bytes of loaded versions", registry=self.registry)
         if memory is not None:
             self.memory.set_function(memory)
         self.evictions = Counter("augur_model_evictions", "Versions evicted under the budget",

@@ -125,7 +125,18 @@ class ServerSettings:
         http_port, grpc_port: ports (0: any free port).
         grpc_enabled: start the gRPC transport when it is installed.
         memory_budget: bytes of loaded models kept at most (``None``: no limit);
-            idle models are evicted least recently used first.
+            idle models are evicted least recently used first. Each version is
+            charged the larger of its artifact bytes and the growth of the
+            process's resident memory measured across its session creation and
+            warm-up (ORT arenas, prepacked weights, folded constants), so the
+            budget tracks what models really take. Limits: resident memory is
+            process-wide, so requests served during a load can add to its
+            measure, and growth under 1 MiB is not charged (it is noise: pages
+            freed earlier are reused); arenas that grow later, on bigger batches,
+            are not re-measured; memory a dropped version freed is handed back to
+            the operating system only at the next load, and only with glibc (other
+            allocators, and fragmentation, may keep it), so the process's resident
+            memory can stay above the budget after evictions.
         max_body_bytes: largest request body accepted (413 beyond).
         defaults: batching, queue and timeout settings of every model.
         models: per-model overrides, by model name.

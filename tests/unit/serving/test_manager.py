@@ -1,4 +1,5 @@
-"""The model manager: lazy load once, LRU under a budget, hot swap, failed loads."""
+"""The model manager: lazy load once, LRU under a budget of measured costs, hot swap,
+failed loads."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ import pytest
 from augur.errors import ModelNotFound, ModelNotReady
 from augur.registry import Registry
 from augur.serving import ModelManager, ServerSettings
+from augur.serving.loaded import MEASURE_FLOOR_BYTES
 from augur.serving.metrics import ServerMetrics
+from augur.signature import Signature
+
+#: Rows of the tensor the big model's warm-up expands its input to (16 MiB of FP32).
+EXPAND_ROWS = 2**20
 
 
 def _settings(**kw: object) -> ServerSettings:
@@ -52,6 +58,8 @@ async def test_least_recently_used_idle_model_is_evicted(iris_registry: Registry
         await manager.get("c")
         assert sorted(e.name for e in manager.loaded()) == ["a", "c"]
         assert manager.memory_bytes() <= 2 * size + 1
+        # a forest's session grows the process by less than the noise floor
+        assert all(e.cost == e.artifact_bytes == size for e in manager.loaded())
     finally:
         await manager.stop()
 
@@ -88,5 +96,73 @@ async def test_alias_move_switches_after_warm_and_failed_version_never_serves(
         feeds = {"input": np.zeros((1, 4), dtype=np.float32)}
         out, _ = await entry.batcher.submit(entry.validator.check(feeds))
         assert out["label"].shape == (1,)
+    finally:
+        await manager.stop()
+
+
+def _register_expanding(registry: Registry, *names: str) -> None:
+    """Register a ~200-byte model whose warm-up expands its input to 16 MiB, which the
+    session's arena keeps: its memory is far more than its artifact."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    shape = numpy_helper.from_array(np.array([EXPAND_ROWS, 4], dtype=np.int64), "shape")
+    nodes = [helper.make_node("Expand", ["input", "shape"], ["big"]),
+             helper.make_node("ReduceSum", ["big"], ["total"], keepdims=1),
+             helper.make_node("Add", ["input", "total"], ["output"])]
+    graph = helper.make_graph(
+        nodes, "expanding",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 4])], [shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for name in names:
+        registry.register(name, model.SerializeToString(), Signature.from_onnx(model))
+
+
+async def _measured_cost(registry: Registry, name: str) -> int:
+    manager = ModelManager(registry, _settings())
+    await manager.start()
+    try:
+        return (await manager.get(name)).cost
+    finally:
+        await manager.stop()
+
+
+async def test_version_is_charged_its_measured_memory_and_evicted_on_it(
+        iris_registry: Registry) -> None:
+    _register_expanding(iris_registry, "big1", "big2")
+    cost = await _measured_cost(iris_registry, "big1")
+    budget = cost * 3 // 2  # one expanding model and the small forest fit, not two
+    manager = ModelManager(iris_registry, _settings(memory_budget=budget))
+    await manager.start()
+    try:
+        big = await manager.get("big1")
+        assert big.artifact_bytes < 1000
+        assert big.measured_bytes >= EXPAND_ROWS * 4 * 4 > MEASURE_FLOOR_BYTES
+        assert big.cost == big.measured_bytes
+        await manager.get("a")
+        await manager.get("big2")  # its artifact fits; its measured cost evicts big1
+        assert sorted(e.name for e in manager.loaded()) == ["a", "big2"]
+        assert manager.metrics.registry.get_sample_value("augur_model_evictions_total") == 1
+        assert manager.memory_bytes() <= budget
+        assert manager.memory_bytes() == sum(e.cost for e in manager.loaded())
+        assert manager.artifact_bytes() == sum(e.artifact_bytes for e in manager.loaded())
+    finally:
+        await manager.stop()
+
+
+async def test_version_measured_over_the_whole_budget_never_serves(
+        iris_registry: Registry) -> None:
+    _register_expanding(iris_registry, "big")
+    budget = 4 * MEASURE_FLOOR_BYTES  # far above the artifact, below the 16 MiB it expands to
+    manager = ModelManager(iris_registry, _settings(memory_budget=budget))
+    await manager.start()
+    try:
+        for _ in range(2):  # then refused on the cost remembered from its load
+            with pytest.raises(ModelNotReady, match="more than the whole memory budget"):
+                await manager.get("big")
+        assert manager.loaded() == [] and ("big", 1) in manager.failures
+        assert _load_count(manager.metrics, "big", "1") == 0
+        assert (await manager.get("a")).cost <= budget
     finally:
         await manager.stop()
