@@ -6,8 +6,11 @@ core 0 with ``--memory-budget``, and sends single-row v2 requests whose model is
 drawn from a Zipf popularity (exponent ``--zipf``) for ``--seconds``, from a few
 concurrent clients on core 1. It prints:
 
-- resident memory of the server (after start, peak, at the end) and the bytes of
-  loaded models the server accounts against the budget;
+- resident memory of the server (after start, peak, at the end) next to the
+  budget and the server's own accounting at the end: the bytes it charges against
+  the budget (each version's measured load growth, or its artifact where that is
+  more) and the artifact bytes of the same versions, with the ratios of peak RSS
+  (and of peak RSS less the RSS after start) to the budget;
 - the hit rate: requests answered by an already-loaded model, i.e. one minus the
   loads the server counted (models loaded now + evictions) over requests, over
   the whole run and after the first fifth (the warm-up of an empty cache);
@@ -17,6 +20,8 @@ concurrent clients on core 1. It prints:
 
     .venv/bin/python benchmarks/serving_many_models.py              # ~1 minute
     .venv/bin/python benchmarks/serving_many_models.py --models 200 --seconds 10
+    .venv/bin/python benchmarks/serving_many_models.py --models 100 --hidden 8192 \
+        --memory-budget 64MB     # ~1 MB models, whose sessions cost more than that
 """
 
 from __future__ import annotations
@@ -39,16 +44,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from serving_targets import augur_server
 
+from augur.config import parse_bytes
+
 IN, HIDDEN, OUT = 32, 512, 4
 
 
-def tiny_model(seed: int) -> bytes:
+def tiny_model(seed: int, hidden: int = HIDDEN) -> bytes:
     """A distinct two-layer perceptron as ONNX bytes (input [-1, 32] -> probabilities [-1, 4])."""
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     inits = [numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
-             for name, shape in (("w1", (IN, HIDDEN)), ("b1", (HIDDEN,)), ("w2", (HIDDEN, OUT)),
+             for name, shape in (("w1", (IN, hidden)), ("b1", (hidden,)), ("w2", (hidden, OUT)),
                                  ("b2", (OUT,)))]
     nodes = [helper.make_node("MatMul", ["input", "w1"], ["h"]),
              helper.make_node("Add", ["h", "b1"], ["hb"]),
@@ -66,7 +73,7 @@ def tiny_model(seed: int) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def register_models(home: Path, count: int) -> int:
+def register_models(home: Path, count: int, hidden: int = HIDDEN) -> int:
     """Register ``count`` tiny models as m0000..; return the size of one artifact."""
     import onnx
 
@@ -77,7 +84,7 @@ def register_models(home: Path, count: int) -> int:
     size = 0
     signature = None
     for i in range(count):
-        data = tiny_model(i)
+        data = tiny_model(i, hidden)
         if signature is None:
             signature = Signature.from_onnx(onnx.load_model_from_string(data))
             size = len(data)
@@ -106,10 +113,12 @@ def server_counts(base: str) -> dict[str, float]:
     import httpx
 
     text = httpx.get(f"{base}/metrics", timeout=30).text
-    out = {"loaded": 0.0, "evictions": 0.0, "memory": 0.0, "load_sum": 0.0, "load_count": 0.0}
+    out = {"loaded": 0.0, "evictions": 0.0, "memory": 0.0, "artifacts": 0.0, "load_sum": 0.0,
+           "load_count": 0.0}
     patterns = {"loaded": r"^augur_models_loaded (\S+)", "evictions":
                 r"^augur_model_evictions_total (\S+)", "memory":
-                r"^augur_models_memory_bytes (\S+)"}
+                r"^augur_models_memory_bytes (\S+)", "artifacts":
+                r"^augur_models_artifact_bytes (\S+)"}
     for key, pattern in patterns.items():
         match = re.search(pattern, text, re.M)
         out[key] = float(match.group(1)) if match else 0.0
@@ -156,6 +165,8 @@ def main() -> int:
     parser.add_argument("--zipf", type=float, default=1.1, help="popularity exponent")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--hidden", type=int, default=HIDDEN,
+                        help="hidden units per model (512: ~70 KB artifacts)")
     args = parser.parse_args()
 
     print(f"load: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
@@ -163,7 +174,7 @@ def main() -> int:
         tmp = Path(tmp_name)
         home = tmp / "augur-home"
         started = time.perf_counter()
-        size = register_models(home, args.models)
+        size = register_models(home, args.models, args.hidden)
         print(f"registered {args.models} models of {size / 1024:.0f} KB each "
               f"({args.models * size / 2**20:.0f} MB in all) in "
               f"{time.perf_counter() - started:.1f}s; budget {args.memory_budget}", flush=True)
@@ -219,10 +230,15 @@ def main() -> int:
           f"{steady:.1%} after the first fifth")
     print(f"loads / evictions   {cold_n} loads, {after['evictions']:.0f} evictions, "
           f"{after['loaded']:.0f} models loaded at the end")
-    print(f"budgeted memory     {after['memory'] / mib:.1f} MiB of loaded artifacts "
-          f"(budget {args.memory_budget})")
+    budget = parse_bytes(args.memory_budget)
+    print(f"budget              {budget / mib:.1f} MiB ({args.memory_budget})")
+    print(f"server accounting   {after['memory'] / mib:.1f} MiB charged, "
+          f"{after['artifacts'] / mib:.1f} MiB of artifacts, {after['loaded']:.0f} loaded "
+          "(at the end)")
     print(f"server RSS          start {rss_start / mib:.0f} MiB, peak {peak[0] / mib:.0f} MiB, "
           f"end {rss_end / mib:.0f} MiB")
+    print(f"RSS / budget        peak {peak[0] / budget:.2f}x, peak less start "
+          f"{(peak[0] - rss_start) / budget:.2f}x")
     if cold.size:
         print(f"cold requests       p50 {np.percentile(cold, 50):.2f} ms, "
               f"p99 {np.percentile(cold, 99):.2f} ms (the {cold_n} slowest)")
