@@ -55,12 +55,16 @@ class RunStore:
     def update(self, run_id: str, *, status: str | None = None,
                stats: dict[str, Any] | None = None, error: str | None = None) -> RunRecord:
         """Merge ``stats`` into a run and optionally set its status (final ones stamp the end)."""
-        current = self.get(run_id)
-        now = time.time()
-        new_stats = {**current.stats, **(stats or {})}
-        new_status = status or current.status
-        finished = now if new_status in ("succeeded", "failed", "killed") else None
         with self.db.write() as conn:
+            # Read and merge under the write lock, so two updates never lose each other's stats.
+            row = conn.execute("SELECT status, stats FROM runs WHERE id = ?",
+                               (run_id,)).fetchone()
+            if row is None:
+                raise ModelNotFound(f"no run with id {run_id!r}")
+            now = time.time()
+            new_stats = {**json.loads(row["stats"]), **(stats or {})}
+            new_status = status or row["status"]
+            finished = now if new_status in ("succeeded", "failed", "killed") else None
             conn.execute("UPDATE runs SET status = ?, stats = ?, error = COALESCE(?, error),"
                          " updated_at = ?, finished_at = ? WHERE id = ?",
                          (new_status, json.dumps(new_stats), error, now, finished, run_id))

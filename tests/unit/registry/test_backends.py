@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,16 @@ def test_run_records_on_each_backend(registry: Registry) -> None:
     assert [r.id for r in runs.list(kind="batch")] == [rec.id]
     with pytest.raises(ModelNotFound, match="no run with id 'nope'"):
         runs.get("nope")
+
+
+def test_concurrent_run_updates_lose_no_stats(registry: Registry) -> None:
+    runs = RunStore(registry.db)
+    rec = runs.create("batch", model="m", version=1, params={})
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: runs.update(rec.id, stats={f"part{i}": i}), range(40)))
+    assert runs.get(rec.id).stats == {f"part{i}": i for i in range(40)}
+    with pytest.raises(ModelNotFound, match="no run with id 'nope'"):
+        runs.update("nope", status="failed")
 
 
 def test_tuning_cache_on_each_backend(registry: Registry) -> None:
