@@ -132,6 +132,7 @@ endpoints added to v2:
   POST /v1/batch/runs {"ref","input","key","output"}   start a batch job (admin token)
   GET  /v1/batch/runs/RUN               run record (admin token)
 
-  Tuned options (augur tune) set a model's batch size and delay unless [models.NAME]
-  sets max_batch_size / max_delay_ms itself.
+  Tuned options (augur tune) set a model's batch size, delay and instances (batches
+  run side by side, for models that run on worker threads) unless [models.NAME] sets
+  max_batch_size / max_delay_ms / instances itself.
 """
