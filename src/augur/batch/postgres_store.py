@@ -15,8 +15,12 @@ import orjson
 
 from augur.batch.messages import one_line
 from augur.batch.records import Prediction, PredictionChunk, Progress
-from augur.batch.sql_rows import read_errors, read_prediction
+from augur.batch.sql_rows import KeysMatch, key_equals, read_errors, read_predictions
 from augur.errors import ServiceUnavailable, StoreError
+
+#: Keys per SELECT: one array parameter has no limit, this only bounds one statement's size.
+_KEYS_PER_SELECT = 10_000
+_ONE_KEY = key_equals("%s")
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -167,8 +171,15 @@ class PostgresStore:
             return read_errors(self.conn, self.table, "%s", run_id)
 
     def get(self, model: str, key: str) -> Prediction | None:
+        return self._read(_ONE_KEY, model, [key])[0]
+
+    def get_many(self, model: str, keys: list[str]) -> list[Prediction | None]:
+        return self._read(_any_of, model, keys)
+
+    def _read(self, match: KeysMatch, model: str, keys: list[str]) -> list[Prediction | None]:
         with self._lock:
-            return read_prediction(self.conn, self.table, "%s", model, key, _as_dict)
+            return read_predictions(self.conn, self.table, "%s", match, _KEYS_PER_SELECT,
+                                    model, keys, _decoded_jsonb, self.describe)
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:
@@ -186,6 +197,10 @@ class PostgresStore:
             self._conn = None
 
 
-def _as_dict(outputs: Any) -> dict[str, Any]:
-    """psycopg decodes JSONB already."""
-    return dict(outputs)
+def _decoded_jsonb(outputs: Any) -> Any:
+    """psycopg decodes JSONB already (``read_predictions`` checks it is an object)."""
+    return outputs
+
+
+def _any_of(keys: list[str]) -> tuple[str, list[Any]]:
+    return "key = ANY(%s)", [keys]

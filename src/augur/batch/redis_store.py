@@ -19,7 +19,10 @@ import orjson
 
 from augur.batch.messages import one_line
 from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.batch.sql_rows import corrupt, decoded
 from augur.errors import ServiceUnavailable, StoreError
+
+_FIELDS = (b"outputs", b"version", b"run_id", b"created_at")
 
 
 class RedisStore:
@@ -105,11 +108,31 @@ class RedisStore:
 
     def get(self, model: str, key: str) -> Prediction | None:
         raw = self.client.hgetall(self.key_of(model, key))
-        if not raw:
-            return None
-        return Prediction(model=model, key=key, outputs=orjson.loads(raw[b"outputs"]),
-                          version=int(raw[b"version"]), run_id=raw[b"run_id"].decode(),
-                          created_at=float(raw[b"created_at"]))
+        return self._prediction(model, key, raw) if raw else None
+
+    def get_many(self, model: str, keys: list[str]) -> list[Prediction | None]:
+        # one round trip; no MULTI: each hash is written whole, so reads need no isolation
+        distinct = list(dict.fromkeys(keys))
+        pipe = self.client.pipeline(transaction=False)
+        for key in distinct:
+            pipe.hgetall(self.key_of(model, key))
+        found = {key: self._prediction(model, key, raw)
+                 for key, raw in zip(distinct, pipe.execute(), strict=True) if raw}
+        return [found.get(k) for k in keys]
+
+    def _prediction(self, model: str, key: str, raw: dict[bytes, bytes]) -> Prediction:
+        where = self.describe
+        missing = [f.decode() for f in _FIELDS if f not in raw]
+        if missing:
+            raise corrupt(model, key, where, f"missing field {', '.join(missing)}")
+        try:
+            version, created_at = int(raw[b"version"]), float(raw[b"created_at"])
+            run_id = raw[b"run_id"].decode()
+        except ValueError as exc:
+            raise corrupt(model, key, where, f"bad version or created_at ({exc})") from exc
+        return Prediction(model=model, key=key,
+                          outputs=decoded(orjson.loads, raw[b"outputs"], model, key, where),
+                          version=version, run_id=run_id, created_at=created_at)
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:

@@ -66,7 +66,25 @@ class PredictionStore(Protocol):
     """Read (and write back) stored predictions by (model, key)."""
 
     def get(self, model: str, key: str) -> Prediction | None:
-        """The stored prediction, or ``None``."""
+        """The stored prediction, or ``None``.
+
+        Raises:
+            StoreError: the stored value is corrupt.
+        """
+
+    def get_many(self, model: str, keys: list[str]) -> list[Prediction | None]:
+        """The stored predictions of ``keys`` in one round trip to the store.
+
+        Args:
+            model: model name.
+            keys: entity keys; duplicates allowed.
+
+        Returns:
+            One entry per key, in the order of ``keys``: the prediction or ``None``.
+
+        Raises:
+            StoreError: a stored value is corrupt.
+        """
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:

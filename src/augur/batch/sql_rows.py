@@ -1,4 +1,5 @@
-"""Reads shared by the SQL prediction stores (SQLite and PostgreSQL differ only in placeholders)."""
+"""Reads shared by the prediction stores: the SQL ones differ only in placeholders, and
+all of them report a corrupt stored value the same way."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from augur.batch.records import Prediction
+from augur.errors import StoreError
+
+#: The ``WHERE`` condition matching some keys and its parameters (``key IN (?, ...)``
+#: in SQLite, ``key = ANY(%s)`` in PostgreSQL).
+KeysMatch = Callable[[list[str]], tuple[str, list[Any]]]
 
 
 def read_errors(conn: Any, table: str, ph: str, run_id: str) -> list[dict[str, Any]]:
@@ -15,12 +21,65 @@ def read_errors(conn: Any, table: str, ph: str, run_id: str) -> list[dict[str, A
     return [{"row": r[0], "key": r[1], "reason": r[2]} for r in rows]
 
 
-def read_prediction(conn: Any, table: str, ph: str, model: str, key: str,
-                    decode: Callable[[Any], dict[str, Any]]) -> Prediction | None:
-    """The stored prediction of ``key`` by ``model``, outputs decoded by ``decode``."""
-    row = conn.execute(f"SELECT outputs, version, run_id, created_at FROM {table}"
-                       f" WHERE key = {ph} AND model = {ph}", (key, model)).fetchone()
-    if row is None:
-        return None
-    return Prediction(model=model, key=key, outputs=decode(row[0]), version=row[1],
-                      run_id=row[2], created_at=row[3])
+def key_equals(ph: str) -> KeysMatch:
+    """The condition for one key: cheaper to plan than a one-element list or array."""
+    condition = f"key = {ph}"
+    return lambda keys: (condition, keys)
+
+
+def read_predictions(conn: Any, table: str, ph: str, match: KeysMatch, chunk: int,
+                     model: str, keys: list[str], decode: Callable[[Any], Any],
+                     where: Callable[[], str]) -> list[Prediction | None]:
+    """The stored predictions of ``keys`` by ``model``, one ``SELECT`` per ``chunk`` keys.
+
+    Args:
+        conn: an open DB-API connection.
+        table: the predictions table.
+        ph: the driver's placeholder (``?`` or ``%s``).
+        match: builds the key condition for one chunk of distinct keys.
+        chunk: at most this many keys per statement (SQLite limits bound variables).
+        model: model name.
+        keys: entity keys, duplicates allowed.
+        decode: turns a stored ``outputs`` value into a dict.
+        where: names the store in errors (called only then).
+
+    Returns:
+        One entry per key, in the order of ``keys``: the prediction or ``None``.
+
+    Raises:
+        StoreError: a stored value is not a JSON object.
+    """
+    distinct = list(dict.fromkeys(keys))
+    found: dict[str, Prediction] = {}
+    for start in range(0, len(distinct), chunk):
+        condition, params = match(distinct[start:start + chunk])
+        rows = conn.execute(f"SELECT key, outputs, version, run_id, created_at FROM {table}"
+                            f" WHERE model = {ph} AND {condition}", [model, *params]).fetchall()
+        for key, outputs, version, run_id, created_at in rows:
+            found[key] = Prediction(model=model, key=key,
+                                    outputs=decoded(decode, outputs, model, key, where),
+                                    version=version, run_id=run_id, created_at=created_at)
+    return [found.get(k) for k in keys]
+
+
+def decoded(decode: Callable[[Any], Any], raw: Any, model: str, key: str,
+            where: Callable[[], str]) -> dict[str, Any]:
+    """``decode(raw)``, checked to be a JSON object.
+
+    Raises:
+        StoreError: ``raw`` does not decode, or not to an object; names model, key and store.
+    """
+    try:
+        outputs = decode(raw)
+    except (ValueError, TypeError) as exc:
+        raise corrupt(model, key, where, f"outputs are not JSON ({exc})") from exc
+    if not isinstance(outputs, dict):
+        raise corrupt(model, key, where, f"outputs are a {type(outputs).__name__}, "
+                                         "not a JSON object")
+    return outputs
+
+
+def corrupt(model: str, key: str, where: Callable[[], str], why: str) -> StoreError:
+    """The error for an unreadable stored prediction."""
+    return StoreError(f"the stored prediction of {model!r} for key {key!r} in {where()} "
+                      f"is corrupt: {why}")

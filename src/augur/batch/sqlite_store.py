@@ -16,8 +16,16 @@ from typing import Any
 import orjson
 
 from augur.batch.records import Prediction, PredictionChunk, Progress
-from augur.batch.sql_rows import read_errors, read_prediction
+from augur.batch.sql_rows import KeysMatch, key_equals, read_errors, read_predictions
 from augur.errors import StoreError
+
+#: Keys per SELECT: with the model, under SQLite's historical limit of 999 bound variables.
+_KEYS_PER_SELECT = 900
+_ONE_KEY = key_equals("?")
+
+
+def _in_list(keys: list[str]) -> tuple[str, list[Any]]:
+    return f"key IN ({', '.join('?' * len(keys))})", list(keys)
 
 
 def _pairs_json(keys: list[str], outputs: list[str]) -> bytes:
@@ -138,8 +146,15 @@ class SqliteStore:
             return read_errors(self.conn, self.table, "?", run_id)
 
     def get(self, model: str, key: str) -> Prediction | None:
+        return self._read(_ONE_KEY, model, [key])[0]
+
+    def get_many(self, model: str, keys: list[str]) -> list[Prediction | None]:
+        return self._read(_in_list, model, keys)
+
+    def _read(self, match: KeysMatch, model: str, keys: list[str]) -> list[Prediction | None]:
         with self._lock:
-            return read_prediction(self.conn, self.table, "?", model, key, orjson.loads)
+            return read_predictions(self.conn, self.table, "?", match, _KEYS_PER_SELECT,
+                                    model, keys, orjson.loads, self.describe)
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:

@@ -59,10 +59,14 @@ class PredictionStores:
         return await self.manager.run_blocking(fetch_prediction, store, model, key)
 
     async def get(self, model: str, keys: list[str]) -> list[Prediction | None]:
-        """The stored predictions of several keys (``None`` where nothing is stored)."""
+        """The stored predictions of several keys (``None`` where nothing is stored), read in
+        one round trip.
+
+        Raises:
+            StoreError: a stored value is corrupt; ServiceUnavailable: the store is unreachable.
+        """
         store = await self.store_for(model)
-        return await self.manager.run_blocking(
-            lambda: [store.get(model, k) for k in keys])
+        return await self.manager.run_blocking(store.get_many, model, keys)
 
     async def put(self, model: str, version: int, rows: list[tuple[str, dict[str, Any]]]) -> None:
         """Store (replace) predictions computed online, run id ``online``."""

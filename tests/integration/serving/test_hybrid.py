@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import uuid
@@ -216,3 +217,50 @@ def test_hybrid_over_redis(iris_registry: Registry, redis_url: str,
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "redis"])
+def test_many_keys_come_back_in_request_order(kind: str, iris_registry: Registry,
+                                              tmp_path: Path, request: pytest.FixtureRequest,
+                                              serve: Callable[..., BackgroundServer]) -> None:
+    """1500 keys (repeats included) are read in one lookup and answered row by row."""
+    from augur.batch.records import PredictionChunk, Progress
+
+    tag = f"h_{uuid.uuid4().hex[:8]}"
+    url = {"sqlite": f"sqlite:///{tmp_path / 'many.db'}?table={tag}",
+           "postgresql": f"{request.getfixturevalue('postgres_url')}?table={tag}",
+           "redis": f"{request.getfixturevalue('redis_url')}?prefix=augur-test:{tag}"}[kind]
+    keys = [f"u{i}" for i in range(1200)]
+    outputs = [{"label": i % 3, "probabilities": [float(i % 3 == c) for c in range(3)]}
+               for i in range(1200)]
+    store = open_store(url, iris_registry.home)
+    try:
+        store.write("batch-1", "iris", 1, PredictionChunk(
+            0, len(keys), keys, [json.dumps(o) for o in outputs]), Progress(1, 1200, 1200, 0))
+        asked = keys[::-1] + keys[:300]
+        labels = [int(k[1:]) % 3 for k in asked]
+        assert [p.outputs["label"] for p in store.get_many("iris", asked) if p] == labels
+        server = serve(iris_registry, models={"iris": {"hybrid": True, "hybrid_store": url}})
+        body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [len(asked), 4],
+                            "data": ROW * len(asked)}], "parameters": {"key": asked}}
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            hit = http.post("/v2/models/iris/infer", json=body).json()
+            assert hit["parameters"]["source"] == "store"
+            assert {o["name"]: o for o in hit["outputs"]}["label"]["data"] == labels
+            plain = http.post("/v1/models/iris:predict", json={"instances": [
+                {"key": k, **RECORD} for k in asked]}).json()
+            assert [p["label"] for p in plain["predictions"]] == labels
+            body["parameters"]["key"] = [*asked[:-1], "unknown"]  # one miss: the model answers
+            miss = http.post("/v2/models/iris/infer", json=body).json()
+            assert "source" not in (miss.get("parameters") or {})
+            model_label = int(load("iris", registry=iris_registry).predict([RECORD])["label"][0])
+            assert {o["name"]: o for o in miss["outputs"]}["label"]["data"] == \
+                [model_label] * len(asked)
+    finally:
+        if kind == "postgresql":
+            for suffix in ("", "_errors", "_progress"):
+                store.conn.execute(f"DROP TABLE IF EXISTS {tag}{suffix}")
+        elif kind == "redis":
+            for start in range(0, 1200, 500):
+                store.client.delete(*(store.key_of("iris", k) for k in keys[start:start + 500]))
+        store.close()
