@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -176,14 +178,29 @@ class PostgresStore:
     def get_many(self, model: str, keys: list[str]) -> list[Prediction | None]:
         return self._read(_any_of, model, keys)
 
+    @contextmanager
+    def _talking(self, what: str) -> Iterator[None]:
+        """psycopg's errors, once connected, as augur's (hold ``_lock``)."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            self.close()  # a broken connection is dropped: the next call connects again
+            raise ServiceUnavailable(f"PostgreSQL at {self.describe()}: {what} failed: "
+                                     f"{one_line(exc)}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL at {self.describe()}: {what} failed: "
+                             f"{one_line(exc)}") from exc
+
     def _read(self, match: KeysMatch, model: str, keys: list[str]) -> list[Prediction | None]:
-        with self._lock:
+        with self._lock, self._talking("reading predictions"):
             return read_predictions(self.conn, self.table, "%s", match, _KEYS_PER_SELECT,
                                     model, keys, _decoded_jsonb, self.describe)
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:
-        with self._lock:
+        with self._lock, self._talking("storing a prediction"):
             self.conn.execute(
                 f"INSERT INTO {self.table} (key, model, version, outputs, run_id, created_at)"
                 " VALUES (%s, %s, %s, %s::jsonb, %s, %s) ON CONFLICT (key, model) DO UPDATE SET"

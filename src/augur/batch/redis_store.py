@@ -13,6 +13,8 @@ transaction: Redis applies all of it or, if the writer dies first, none.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -106,18 +108,32 @@ class RedisStore:
         return [{"row": r["row"], "key": r["key"], "reason": r["reason"]}
                 for r in sorted(rows, key=lambda r: r["row"])]
 
+    @contextmanager
+    def _talking(self, what: str) -> Iterator[None]:
+        """Redis's errors, once connected, as augur's: the server went away."""
+        import redis
+
+        try:
+            yield
+        except (redis.RedisError, OSError) as exc:
+            raise ServiceUnavailable(f"Redis at {self.describe()}: {what} failed: "
+                                     f"{one_line(exc)}") from exc
+
     def get(self, model: str, key: str) -> Prediction | None:
-        raw = self.client.hgetall(self.key_of(model, key))
+        with self._talking("reading a prediction"):
+            raw = self.client.hgetall(self.key_of(model, key))
         return self._prediction(model, key, raw) if raw else None
 
     def get_many(self, model: str, keys: list[str]) -> list[Prediction | None]:
         # one round trip; no MULTI: each hash is written whole, so reads need no isolation
         distinct = list(dict.fromkeys(keys))
-        pipe = self.client.pipeline(transaction=False)
-        for key in distinct:
-            pipe.hgetall(self.key_of(model, key))
+        with self._talking("reading predictions"):
+            pipe = self.client.pipeline(transaction=False)
+            for key in distinct:
+                pipe.hgetall(self.key_of(model, key))
+            raws = pipe.execute()
         found = {key: self._prediction(model, key, raw)
-                 for key, raw in zip(distinct, pipe.execute(), strict=True) if raw}
+                 for key, raw in zip(distinct, raws, strict=True) if raw}
         return [found.get(k) for k in keys]
 
     def _prediction(self, model: str, key: str, raw: dict[bytes, bytes]) -> Prediction:
@@ -136,9 +152,10 @@ class RedisStore:
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:
-        self.client.hset(self.key_of(model, key), mapping={
-            "outputs": orjson.dumps(outputs), "version": version, "run_id": run_id,
-            "created_at": repr(time.time())})
+        with self._talking("storing a prediction"):
+            self.client.hset(self.key_of(model, key), mapping={
+                "outputs": orjson.dumps(outputs), "version": version, "run_id": run_id,
+                "created_at": repr(time.time())})
 
     def close(self) -> None:
         if self._client is not None:

@@ -153,8 +153,11 @@ class SqliteStore:
 
     def _read(self, match: KeysMatch, model: str, keys: list[str]) -> list[Prediction | None]:
         with self._lock:
-            return read_predictions(self.conn, self.table, "?", match, _KEYS_PER_SELECT,
-                                    model, keys, orjson.loads, self.describe)
+            try:
+                return read_predictions(self.conn, self.table, "?", match, _KEYS_PER_SELECT,
+                                        model, keys, orjson.loads, self.describe)
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading predictions from {self.path} failed: {exc}") from exc
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:

@@ -16,7 +16,7 @@ from augur.batch import open_store
 from augur.batch.postgres_store import PostgresStore
 from augur.batch.records import PredictionChunk, Progress
 from augur.batch.redis_store import RedisStore
-from augur.errors import StoreError
+from augur.errors import ServiceUnavailable, StoreError
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +114,43 @@ def test_a_redis_hash_missing_a_field_is_corrupt(redis_url: str, tmp_path: Path)
     finally:
         store.client.delete(f"{prefix}:{MODEL}:half")
         store.close()
+
+
+def test_a_postgres_connection_lost_mid_life_is_unavailable_then_reconnects(
+        postgres_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    tag = f"t_lost_{uuid.uuid4().hex[:10]}"
+    s = open_store(f"{postgres_url}?table={tag}", tmp_path)
+    assert isinstance(s, PostgresStore)
+    try:
+        s.put(MODEL, 1, "k", {"y": [1.0]})
+        pid = s.conn.info.backend_pid
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(ServiceUnavailable, match=r"PostgreSQL at .*reading predictions "
+                                                     r"failed"):
+            s.get_many(MODEL, ["k"])
+        found = s.get_many(MODEL, ["k"])  # the broken connection was dropped: a new one
+        assert found[0] is not None and found[0].outputs == {"y": [1.0]}
+    finally:
+        for suffix in ("", "_errors", "_progress"):
+            s.conn.execute(f"DROP TABLE IF EXISTS {tag}{suffix}")
+        s.close()
+
+
+def test_a_redis_server_gone_is_unavailable(redis_url: str, tmp_path: Path) -> None:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    s = open_store(f"{redis_url}?prefix=test:lost{uuid.uuid4().hex[:8]}", tmp_path)
+    assert isinstance(s, RedisStore)
+    s.close()
+    # nothing listens on port 1; no retries, so the test does not wait out a backoff
+    s._client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5,
+                            retry=Retry(NoBackoff(), 0))
+    for call in (lambda: s.get(MODEL, "k"), lambda: s.get_many(MODEL, ["k", "j"]),
+                 lambda: s.put(MODEL, 1, "k", {"y": 1})):
+        with pytest.raises(ServiceUnavailable, match=r"Redis at .* failed"):
+            call()
