@@ -3,8 +3,9 @@
 Versions load lazily on first use (concurrent first requests share one load),
 are warmed before they take traffic, and idle ones are evicted least recently
 used first to stay under the memory budget. The budget counts each version's
-cost as measured when it loaded (see :attr:`LoadedVersion.cost`); a version's
-cost is remembered, so loading it again makes room for what it really takes.
+cost as measured when it first loaded (see :attr:`LoadedVersion.cost`); a
+version's cost is remembered, so loading it again makes room for what it really
+takes and is not measured again.
 References (``fraud``, ``fraud@canary``, ``fraud`` + version ``3``) resolve
 through a route table that is rebuilt only when the registry's alias epoch
 moves; a moved alias switches only after its new version loaded and warmed, and
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 from augur.errors import AugurError, InvalidReference, ModelNotReady, Overloaded
 from augur.registry import ModelVersion, Registry, parse_reference
-from augur.serving.loaded import LoadedVersion, load_version
+from augur.serving.loaded import LoadedVersion, charge, load_version
 from augur.serving.metrics import ServerMetrics
 from augur.serving.settings import ServerSettings
 
@@ -60,9 +61,13 @@ class ModelManager:
         self.settings = settings
         self.metrics = metrics or ServerMetrics()
         self.executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="augur")
+        # Loads run one at a time anyway (each holds the measure lock, see
+        # augur.serving.loaded); on a thread of their own, queued loads do not hold
+        # the worker threads that registry reads and ``thread`` executors need.
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="augur-load")
         self.failures: dict[VersionKey, LoadFailure] = {}
         self._entries: dict[VersionKey, LoadedVersion] = {}
-        self._costs: dict[VersionKey, int] = {}
+        self._measured: dict[VersionKey, int] = {}
         self._loading: dict[VersionKey, asyncio.Future[LoadedVersion]] = {}
         self._routes: dict[RouteKey, VersionKey] = {}
         self._epoch = -1
@@ -87,6 +92,7 @@ class ModelManager:
         self._entries.clear()
         self._routes.clear()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self._loader.shutdown(wait=False, cancel_futures=True)
 
     async def _poll(self) -> None:
         while True:
@@ -190,7 +196,8 @@ class ModelManager:
         name, number = key
         mv: ModelVersion = await self.run_blocking(self.registry.get, name, number)
         # Until a version has loaded once its cost is unknown; its artifact is the floor.
-        expected = self._costs.get(key, mv.size)
+        measured_before = self._measured.get(key)
+        expected = charge(mv.size, measured_before or 0)
         try:
             self._make_room(mv.ref, expected)
         except ModelNotReady as exc:
@@ -198,15 +205,16 @@ class ModelManager:
             raise
         started = time.perf_counter()
         try:
-            entry: LoadedVersion = await self.run_blocking(
-                load_version, self.registry, mv, self.settings, self.metrics, self.executor)
+            entry: LoadedVersion = await asyncio.get_running_loop().run_in_executor(
+                self._loader, load_version, self.registry, mv, self.settings, self.metrics,
+                self.executor, measured_before)
         except AugurError as exc:
             self._failed(key, exc)
             raise ModelNotReady(f"{mv.ref} failed to load: {exc}") from exc
         except Exception as exc:
             self._failed(key, exc)
             raise ModelNotReady(f"{mv.ref} failed to load: {exc}") from exc
-        self._costs[key] = entry.cost
+        self._measured[key] = entry.measured_bytes
         try:
             # Other loads may have finished meanwhile, and the measured cost may exceed
             # the artifact the room was made for.
@@ -272,8 +280,8 @@ class ModelManager:
         keys = [k for k in self._entries if k[0] == ref_name]
         for key in keys:
             self._drop(key)
-        for key in [k for k in self._costs if k[0] == ref_name]:
-            del self._costs[key]
+        for key in [k for k in self._measured if k[0] == ref_name]:
+            del self._measured[key]
         for route in [r for r, t in self._routes.items() if t[0] == ref_name]:
             del self._routes[route]
         return len(keys)

@@ -13,7 +13,7 @@ import pytest
 from augur.errors import ModelNotFound, ModelNotReady
 from augur.registry import Registry
 from augur.serving import ModelManager, ServerSettings
-from augur.serving.loaded import MEASURE_FLOOR_BYTES
+from augur.serving.loaded import MEASURE_FLOOR_BYTES, MeasureCounts, measure_counts
 from augur.serving.metrics import ServerMetrics
 from augur.signature import Signature
 
@@ -147,6 +147,42 @@ async def test_version_is_charged_its_measured_memory_and_evicted_on_it(
         assert manager.memory_bytes() <= budget
         assert manager.memory_bytes() == sum(e.cost for e in manager.loaded())
         assert manager.artifact_bytes() == sum(e.artifact_bytes for e in manager.loaded())
+    finally:
+        await manager.stop()
+
+
+async def test_reloaded_version_is_charged_its_first_measure_without_measuring(
+        iris_registry: Registry) -> None:
+    _register_expanding(iris_registry, "big1", "big2")
+    cost = await _measured_cost(iris_registry, "big1")
+    manager = ModelManager(iris_registry, _settings(memory_budget=cost * 3 // 2))
+    await manager.start()
+    try:
+        first = await manager.get("big1")
+        await manager.get("big2")  # evicts big1
+        assert not manager.is_loaded(("big1", 1))
+        counts = measure_counts()
+        again = await manager.get("big1")  # evicts big2: more than half the budget freed
+        assert measure_counts() == MeasureCounts(counts.measures, counts.trims + 1)
+        assert again is not first and again.measured_bytes == first.measured_bytes
+        assert again.cost == first.cost and manager.memory_bytes() == again.cost
+    finally:
+        await manager.stop()
+
+
+async def test_measured_load_trims_before_only_after_something_was_freed(
+        iris_registry: Registry) -> None:
+    manager = ModelManager(iris_registry, _settings())
+    await manager.start()
+    try:
+        await manager.get("a")
+        counts = measure_counts()
+        await manager.get("b")  # nothing freed since a's trim: b trims after its load only
+        assert measure_counts() == MeasureCounts(counts.measures + 1, counts.trims + 1)
+        await manager.unload("a")
+        counts = measure_counts()
+        await manager.get("a")  # a's pages were freed: a trims before and after
+        assert measure_counts() == MeasureCounts(counts.measures + 1, counts.trims + 2)
     finally:
         await manager.stop()
 
