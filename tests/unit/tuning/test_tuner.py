@@ -62,7 +62,7 @@ def test_throughput_objective_measures_batches_side_by_side(
     rep = result.report
     assert rep["objective"] == "throughput"
     seen = [t["instances"] for t in rep["concurrency"]]
-    assert seen[0] == 1 and seen == sorted(seen) and len(seen) == min(os.cpu_count() or 1, 4)
+    assert seen[0] == 1 and seen == sorted(seen) and len(seen) == min(usable_cores(), 4)
     rates = [t["rows_s"] for t in rep["concurrency"]]
     assert all(r > 0 for r in rates) and len(set(rates)) == len(rates)  # measured
     assert all(t["runs"] > 0 and t["p99_ms"] >= t["p50_ms"] for t in rep["concurrency"])
