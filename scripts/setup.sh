@@ -10,7 +10,7 @@ fi
 VPY=.venv/bin/python
 $VPY -m pip install -q --upgrade pip
 $VPY -m pip install -q torch==2.13.0
-$VPY -m pip install -q -e ".[boosting,torch,text,ray,dev]"
+$VPY -m pip install -q -e ".[boosting,torch,text,ray,s3,dev]"
 # Optional parts that bring their own set-up steps (web bundle, browser, stubs).
 for step in scripts/setup.d/*.sh; do
   [ -e "$step" ] && bash "$step"
