@@ -57,12 +57,21 @@ class Unauthorized(AugurError):
     """A request lacks the credentials an endpoint requires."""
 
 
+class Forbidden(Unauthorized):
+    """The credentials are valid but not for this endpoint (an inference token on an
+    admin route)."""
+
+
 class StoreError(AugurError):
     """A prediction, feature or metadata store failed."""
 
 
 class FeatureUnavailable(AugurError, LookupError):
     """A feature value is missing and has no default."""
+
+
+class IncompatibleSignature(AugurError):
+    """A move would point an alias at a version its clients cannot call the same way."""
 
 
 class ConfigError(AugurError, ValueError):

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from augur.cli.output import emit
-from augur.registry import Registry, parse_reference, register_onnx_file, validate_name
+from augur.errors import ConfigError
+from augur.registry import (
+    Registry,
+    parse_reference,
+    parse_version,
+    register_onnx_file,
+    validate_name,
+)
+from augur.signature import Signature
 
 
 def _when(ts: float) -> str:
@@ -61,9 +69,28 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _donor_signature(reg: Registry, source: str) -> Signature:
+    """The signature named by ``--signature-from``: a version reference or a JSON file."""
+    if source.endswith(".json"):
+        import json
+
+        try:
+            doc = json.loads(Path(source).read_text(encoding="utf-8"))
+            return Signature.from_dict(doc.get("signature", doc))
+        except OSError as exc:
+            raise ConfigError(f"cannot read --signature-from {source}: {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"--signature-from {source} is not a signature "
+                              f"(augur models show REF --json writes one): {exc}") from None
+    return reg.resolve(source).signature
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     validate_name(args.name)
-    v = register_onnx_file(Registry(), args.name, Path(args.file), description=args.description)
+    reg = Registry()
+    donor = _donor_signature(reg, args.signature_from) if args.signature_from else None
+    v = register_onnx_file(reg, args.name, Path(args.file), description=args.description,
+                           signature_from=donor)
     emit(v.to_dict(), args.json) if args.json else print(f"registered {v.ref}")
     return 0
 
@@ -79,15 +106,19 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_alias_set(args: argparse.Namespace) -> int:
-    previous = Registry().set_alias(args.name, args.alias, args.version)
+    version = parse_version(args.version)
+    previous = Registry().set_alias(args.name, args.alias, version, force=args.force)
     was = f" (was {previous})" if previous is not None else ""
-    print(f"{args.name}@{args.alias} -> {args.version}{was}")
+    print(f"{args.name}@{args.alias} -> {version}{was}")
     return 0
 
 
 def cmd_alias_rollback(args: argparse.Namespace) -> int:
-    v = Registry().rollback(args.name, args.alias)
-    print(f"{args.name}@{args.alias} -> {v.version} (rolled back)")
+    reg = Registry()
+    before = reg.aliases(args.name).get(args.alias)
+    v = reg.rollback(args.name, args.alias)
+    print(f"{args.name}@{args.alias} -> {v.version} (rolled back from {before}; "
+          "run it again to go further back)")
     return 0
 
 
@@ -114,6 +145,10 @@ def register(subs: Any) -> None:
     p.add_argument("name")
     p.add_argument("file", help="path to an .onnx file")
     p.add_argument("--description", default="")
+    p.add_argument("--signature-from", metavar="REF|FILE.json",
+                   help="take the columns, task and classes from another version (e.g. "
+                        "fraud@production) or a signature JSON file, so record clients keep "
+                        "working; the file's tensors must match it")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_register)
     p = msub.add_parser("delete", help="delete a model or one version")
@@ -124,12 +159,19 @@ def register(subs: Any) -> None:
                             description="Aliases (production, staging, ...) point at versions "
                                         "and move atomically.")
     asub = alias.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = asub.add_parser("set", help="point NAME@ALIAS at VERSION")
+    p = asub.add_parser("set", help="point NAME@ALIAS at VERSION",
+                        description="Point NAME@ALIAS at VERSION atomically. A version whose "
+                                    "signature would break the alias's clients (columns or "
+                                    "inputs gone or retyped, outputs gone) is refused unless "
+                                    "--force.")
     p.add_argument("name")
     p.add_argument("alias")
-    p.add_argument("version", type=int)
+    p.add_argument("version")
+    p.add_argument("--force", action="store_true",
+                   help="move even if the new version's signature is incompatible")
     p.set_defaults(func=cmd_alias_set)
-    p = asub.add_parser("rollback", help="return NAME@ALIAS to its previous version")
+    p = asub.add_parser("rollback", help="move NAME@ALIAS one step back through its history "
+                                         "(again to go further back)")
     p.add_argument("name")
     p.add_argument("alias")
     p.set_defaults(func=cmd_alias_rollback)

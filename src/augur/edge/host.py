@@ -59,12 +59,13 @@ class EdgeHost:
         from starlette.applications import Starlette
 
         from augur.edge.routes import routes
+        from augur.http import exception_handlers
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        app = Starlette(routes=routes(self.registry))
+        app = Starlette(routes=routes(self.registry), exception_handlers=exception_handlers())
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         server = uvicorn.Server(config)
         self._server = server

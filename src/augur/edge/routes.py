@@ -5,6 +5,12 @@ predicts in the browser; ``/edge/{ref}/bundle/{file}`` serves the bundle;
 ``/edge/_/static/`` and ``/edge/_/ort/`` serve augur's JS and onnxruntime-web
 (installed from npm at set-up time, never a CDN). Every response carries the
 cross-origin isolation headers, which WASM threads need (SharedArrayBuffer).
+
+With tokens set (the ``guard`` the server passes), bundle files need the inference
+token in the ``Authorization`` header; the page and its assets stay loadable by a
+browser, and the page script sends the token the console keeps in session storage
+(``augur.token``). Errors are raised and answered by the mounting app's handlers
+(:func:`augur.http.exception_handlers`), as everywhere else.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ from __future__ import annotations
 import html
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from augur.edge.assets import STATIC_FILES, render_page, static_bytes
@@ -24,16 +31,9 @@ from augur.edge.formats import check_edge_compatible, preferred_backend
 from augur.edge.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
 from augur.edge.quantized import quantization_of
 from augur.edge.webruntime import CONTENT_TYPES, WebRuntime, find_web_runtime
-from augur.errors import (
-    AugurError,
-    ConfigError,
-    ExportFailed,
-    InvalidArtifact,
-    InvalidName,
-    InvalidReference,
-    ModelNotFound,
-)
-from augur.registry import ModelVersion, Registry
+from augur.errors import ConfigError, ModelNotFound, ServiceUnavailable, Unauthorized
+from augur.http import Role
+from augur.registry import ModelVersion, Registry, parse_reference
 
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -47,10 +47,6 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
                "img-src 'self' data:; base-uri 'none'; form-action 'none'; "
                "frame-ancestors 'self'")
 IMMUTABLE = "public, max-age=31536000, immutable"
-ERROR_STATUS: tuple[tuple[type[AugurError], int], ...] = (
-    (ModelNotFound, 404), (InvalidReference, 400), (InvalidName, 400),
-    (ExportFailed, 422), (ConfigError, 503), (InvalidArtifact, 500),
-)
 MODEL_FILE = "model.onnx"
 RUNTIME_BASE = "../../_/ort/"  # relative to /edge/{ref}/bundle/
 
@@ -59,9 +55,11 @@ def _headers(cache: str, **extra: str) -> dict[str, str]:
     return {**ISOLATION_HEADERS, "Cache-Control": cache, **extra}
 
 
-def _error(exc: AugurError) -> JSONResponse:
-    status = next((code for cls, code in ERROR_STATUS if isinstance(exc, cls)), 500)
-    return JSONResponse({"error": str(exc)}, status_code=status, headers=_headers("no-store"))
+Guard = Callable[[Request, Role], None]
+
+
+def _open(request: Request, role: Role) -> None:
+    """The guard of an edge site without tokens."""
 
 
 class EdgeSite:
@@ -70,18 +68,29 @@ class EdgeSite:
     Args:
         registry: where versions are resolved and read.
         runtime: the onnxruntime-web installation (default: found at first use).
+        guard: checks a request's token for a role (default: everything open).
     """
 
-    def __init__(self, registry: Registry, runtime: WebRuntime | None = None) -> None:
+    def __init__(self, registry: Registry, runtime: WebRuntime | None = None,
+                 guard: Guard | None = None) -> None:
         self.registry = registry
+        self.guard = guard or _open
         self._runtime = runtime
         self._manifests: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
     def runtime(self) -> WebRuntime:
+        """The onnxruntime-web installation.
+
+        Raises:
+            ServiceUnavailable: it is not installed (the set-up installs it).
+        """
         if self._runtime is None:
-            self._runtime = find_web_runtime()
+            try:
+                self._runtime = find_web_runtime()
+            except ConfigError as exc:
+                raise ServiceUnavailable(str(exc)) from exc
         return self._runtime
 
     def routes(self) -> list[BaseRoute]:
@@ -95,11 +104,14 @@ class EdgeSite:
         ]
 
     def manifest_for(self, version: ModelVersion) -> bytes:
-        """The served web bundle's manifest for ``version`` (built once per artifact)."""
+        """The served web bundle's manifest for ``version`` (built once per version: it
+        names the version and its columns, so two versions never share one, even when
+        they share an artifact)."""
+        key = version.ref
         with self._lock:
-            cached = self._manifests.get(version.artifact)
+            cached = self._manifests.get(key)
             if cached is not None:
-                self._manifests.move_to_end(version.artifact)
+                self._manifests.move_to_end(key)
                 return cached
         data = self.registry.read_artifact(version)  # also checks the artifact's hash
         check_edge_compatible(data)
@@ -111,12 +123,13 @@ class EdgeSite:
                                              quantization=quantization_of(version),
                                              runtime=runtime))
         with self._lock:
-            self._manifests[version.artifact] = body
+            self._manifests[key] = body
             while len(self._manifests) > 64:
                 self._manifests.popitem(last=False)
         return body
 
     def index(self, request: Request) -> Response:
+        self.guard(request, "inference")
         items = []
         for info in self.registry.list_models():
             if info.latest is None:
@@ -130,59 +143,66 @@ class EdgeSite:
                         headers=_headers("no-cache", **{"Content-Security-Policy": PAGE_POLICY}))
 
     def page(self, request: Request) -> Response:
+        ref = request.path_params["ref"]
+        parse_reference(ref)
+        self.runtime  # noqa: B018 - fail now, with the set-up hint, not in the browser
         try:
-            version = self.registry.resolve(request.path_params["ref"])
-            self.runtime  # noqa: B018 - fail now, with the set-up hint, not in the browser
-            self.manifest_for(version)  # and refuse models the browser cannot run
-        except AugurError as exc:
-            return _error(exc)
-        config: dict[str, Any] = {"bundle": f"./{quote(version.ref, safe='')}/bundle/",
-                                  "ref": version.ref}
-        body = render_page(title=version.ref, assets="./_/static/", config=config)
+            self.guard(request, "inference")
+        except Unauthorized:
+            # A browser navigating here sends no header: serve the page, whose script
+            # fetches the bundle with the console's token (or is refused then).
+            title = ref
+        else:
+            version = self.registry.resolve(ref)
+            self.manifest_for(version)  # refuse models the browser cannot run, now
+            title = ref = version.ref
+        config: dict[str, Any] = {"bundle": f"./{quote(ref, safe='')}/bundle/", "ref": ref}
+        body = render_page(title=title, assets="./_/static/", config=config)
         return Response(body, media_type="text/html; charset=utf-8",
                         headers=_headers("no-cache", **{"Content-Security-Policy": PAGE_POLICY}))
 
     def bundle_file(self, request: Request) -> Response:
+        self.guard(request, "inference")
         ref, name = request.path_params["ref"], request.path_params["file"]
-        try:
-            version = self.registry.resolve(ref)
-            exact = ref == version.ref  # an alias may move: only exact versions are immutable
-            cache = IMMUTABLE if exact else "no-cache"
-            if name == MANIFEST_NAME:
-                return Response(self.manifest_for(version), media_type="application/json",
-                                headers=_headers(cache))
-            if name == MODEL_FILE:
-                return FileResponse(self.registry.artifact_path(version),
-                                    media_type="application/octet-stream",
-                                    headers=_headers(cache))
-        except AugurError as exc:
-            return _error(exc)
-        return _error(ModelNotFound(f"no bundle file {name!r}; the bundle holds "
-                                    f"{MANIFEST_NAME} and {MODEL_FILE}"))
+        if name not in (MANIFEST_NAME, MODEL_FILE):
+            raise ModelNotFound(f"no bundle file {name[:100]!r}; the bundle holds "
+                                f"{MANIFEST_NAME} and {MODEL_FILE}")
+        version = self.registry.resolve(ref)
+        exact = ref == version.ref  # an alias may move: only exact versions are immutable
+        cache = IMMUTABLE if exact else "no-cache"
+        if name == MANIFEST_NAME:
+            return Response(self.manifest_for(version), media_type="application/json",
+                            headers=_headers(cache))
+        # read (and hash-check) the bytes: an artifact altered on disk is never served
+        return Response(self.registry.read_artifact(version),
+                        media_type="application/octet-stream", headers=_headers(cache))
 
     def static(self, request: Request) -> Response:
         name = request.path_params["file"]
         if name not in STATIC_FILES:
-            return _error(ModelNotFound(f"no edge asset {name!r}"))
+            raise ModelNotFound(f"no edge asset {name[:100]!r}")
         return Response(static_bytes(name), media_type=STATIC_FILES[name],
                         headers=_headers("no-cache"))
 
     def ort_file(self, request: Request) -> Response:
         name = request.path_params["file"]
-        try:
-            path = self.runtime.servable(name)
-        except AugurError as exc:
-            return _error(exc)
+        path = self.runtime.servable(name)
         if path is None:
-            return _error(ModelNotFound(f"no onnxruntime-web file {name!r}"))
+            raise ModelNotFound(f"no onnxruntime-web file {name[:100]!r}")
         return FileResponse(path, media_type=CONTENT_TYPES[path.suffix],
                             headers=_headers("public, max-age=86400"))
 
 
-def routes(registry: Registry) -> list[BaseRoute]:
-    """The edge routes over ``registry``, for the augur server (or any Starlette app).
+def routes(registry: Registry, guard: Guard | None = None) -> list[BaseRoute]:
+    """The edge routes over ``registry``, for the augur server (or any Starlette app
+    with :func:`augur.http.exception_handlers`).
+
+    Args:
+        registry: where versions come from.
+        guard: checks a request's token for a role (default: everything open).
 
     Example:
-        >>> app = Starlette(routes=augur.edge.routes(Registry()))  # doctest: +SKIP
+        >>> app = Starlette(routes=augur.edge.routes(Registry()),
+        ...                 exception_handlers=augur.http.exception_handlers())  # doctest: +SKIP
     """
-    return EdgeSite(registry).routes()
+    return EdgeSite(registry, guard=guard).routes()

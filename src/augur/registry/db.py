@@ -67,7 +67,8 @@ CREATE TABLE IF NOT EXISTS alias_history (
     alias TEXT NOT NULL,
     version INTEGER,
     previous INTEGER,
-    moved_at REAL NOT NULL
+    moved_at REAL NOT NULL,
+    action TEXT NOT NULL DEFAULT 'set'
 );
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -92,6 +93,12 @@ CREATE TABLE IF NOT EXISTS tuning (
     created_at REAL NOT NULL
 );
 """
+
+#: Columns added after a table first shipped: (table, column, definition). Applied
+#: on first connect to databases created before them.
+ADDED_COLUMNS = (
+    ("alias_history", "action", "TEXT NOT NULL DEFAULT 'set'"),
+)
 
 _PG_TYPES = (
     (re.compile(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", re.I),
@@ -228,6 +235,14 @@ class Database:
         if not self._initialized:
             raw.execute("PRAGMA journal_mode = WAL")
             raw.executescript(SCHEMA)
+            for table, column, definition in ADDED_COLUMNS:
+                have = {r[1] for r in raw.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    try:
+                        raw.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+                    except sqlite3.OperationalError as exc:  # another process added it first
+                        if "duplicate column" not in str(exc):
+                            raise
             self._initialized = True
         return Connection(raw, postgres=False)
 
@@ -251,6 +266,9 @@ class Database:
                     for statement in SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)
+                    for table, column, definition in ADDED_COLUMNS:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "
+                                     f"{column} {definition}")
             except psycopg.Error as exc:
                 raw.close()
                 raise ServiceUnavailable(f"cannot create the registry tables in "

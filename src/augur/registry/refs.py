@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from augur.errors import InvalidName, InvalidReference
 
 MAX_NAME_LENGTH = 128
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Largest version number: versions are stored as 64-bit integers.
+MAX_VERSION = 2**63 - 1
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# Only canonical ASCII decimals are versions: no sign, no leading zeros, no Unicode
+# digits (``str.isdigit`` accepts Arabic-Indic, full-width and superscript digits), no
+# surrounding whitespace.
+_VERSION = re.compile(r"[1-9][0-9]{0,18}")
 
 #: The alias a bare model name resolves to when it is set.
 DEFAULT_ALIAS = "production"
@@ -18,7 +24,8 @@ def validate_name(name: str, what: str = "model name") -> str:
     """Return ``name`` if it is a valid model or alias name.
 
     Names start with a letter or digit and hold letters, digits, ``_``, ``.``
-    and ``-``; no path separators, no ``..``, at most 128 characters.
+    and ``-``; no path separators, no ``..``, no whitespace or control characters
+    (a trailing newline included), at most 128 characters.
 
     Raises:
         InvalidName: the name breaks one of these rules; the message says which.
@@ -31,13 +38,26 @@ def validate_name(name: str, what: str = "model name") -> str:
         raise InvalidName(f"{what} {name!r} contains a path separator")
     if ".." in name:
         raise InvalidName(f"{what} {name!r} contains '..'")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidName(
             f"{what} {name!r} has characters other than letters, digits, '_', '.', '-' "
             "or does not start with a letter or digit")
     if name.isdigit() and what == "alias":
         raise InvalidName(f"alias {name!r} is all digits and would read as a version")
     return name
+
+
+def parse_version(text: str, what: str = "version") -> int:
+    """Parse a version number written as a canonical ASCII decimal (``3``, not ``03``).
+
+    Raises:
+        InvalidReference: anything else (signs, leading zeros, Unicode digits,
+            whitespace, numbers beyond 64 bits).
+    """
+    if not isinstance(text, str) or not _VERSION.fullmatch(text) or int(text) > MAX_VERSION:
+        raise InvalidReference(f"{what} must be a positive integer written in ASCII digits "
+                               f"without leading zeros (at most {MAX_VERSION}), got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -63,21 +83,21 @@ class Reference:
 def parse_reference(text: str) -> Reference:
     """Parse ``name``, ``name:VERSION`` or ``name@ALIAS``.
 
+    The text is taken as it is: surrounding whitespace makes it invalid rather
+    than being trimmed, so one model has one spelling.
+
     Raises:
         InvalidReference: the text is not of one of those forms.
         InvalidName: the name or alias breaks the naming rules.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text:
         raise InvalidReference(f"empty model reference {text!r}")
-    text = text.strip()
     if ":" in text and "@" in text:
         raise InvalidReference(f"reference {text!r} has both ':' and '@'; use name:3 or name@alias")
     if ":" in text:
         name, _, ver = text.partition(":")
-        if not ver.isdigit() or int(ver) < 1:
-            raise InvalidReference(
-                f"reference {text!r}: version must be a positive integer, got {ver!r}")
-        return Reference(validate_name(name), version=int(ver))
+        return Reference(validate_name(name), version=parse_version(ver, f"reference "
+                                                                         f"{text!r}: version"))
     if "@" in text:
         name, _, alias = text.partition("@")
         return Reference(validate_name(name), alias=validate_name(alias, "alias"))

@@ -9,10 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from augur.config import Settings
-from augur.errors import AugurError, InvalidArtifact, ModelNotFound
+from augur.errors import AugurError, IncompatibleSignature, InvalidArtifact, ModelNotFound
 from augur.registry.artifacts import ArtifactStore, check_onnx_bytes
-from augur.registry.db import Database, Row
-from augur.registry.refs import DEFAULT_ALIAS, Reference, parse_reference, validate_name
+from augur.registry.compat import incompatibilities
+from augur.registry.db import Connection, Database, Row
+from augur.registry.refs import (
+    DEFAULT_ALIAS,
+    MAX_VERSION,
+    Reference,
+    parse_reference,
+    validate_name,
+)
 from augur.signature import Signature
 
 
@@ -167,6 +174,10 @@ class Registry:
         Raises:
             ModelNotFound: no such model or version.
         """
+        if isinstance(version, bool) or not isinstance(version, int) \
+                or not 1 <= version <= MAX_VERSION:
+            raise ModelNotFound(f"model {name!r} has no version {version!r} (versions are "
+                                f"integers from 1 to {MAX_VERSION})")
         with self.db.read() as conn:
             row = conn.execute("SELECT * FROM versions WHERE model = ? AND version = ?",
                                (name, version)).fetchone()
@@ -274,6 +285,7 @@ class Registry:
         """Delete a model (all versions) or one version; return how many versions went.
 
         A version that an alias points to is not deleted: move the alias first.
+        Deleting a model's last version deletes the model.
 
         Raises:
             ModelNotFound: no such model or version.
@@ -302,6 +314,11 @@ class Registry:
                 digests = [row[0]]
                 conn.execute("DELETE FROM versions WHERE model = ? AND version = ?",
                              (name, version))
+                if not conn.execute("SELECT 1 FROM versions WHERE model = ?",
+                                    (name,)).fetchone():
+                    # its last version: a model with no versions is not a model
+                    conn.execute("DELETE FROM aliases WHERE model = ?", (name,))
+                    conn.execute("DELETE FROM models WHERE name = ?", (name,))
             orphans = [d for d in digests if not conn.execute(
                 "SELECT 1 FROM versions WHERE artifact = ?", (d,)).fetchone()]
         for digest in orphans:
@@ -310,27 +327,50 @@ class Registry:
 
     # -- aliases ----------------------------------------------------------------
 
-    def set_alias(self, name: str, alias: str, version: int) -> int | None:
+    def set_alias(self, name: str, alias: str, version: int, *, force: bool = False) -> int | None:
         """Point ``name@alias`` at ``version`` atomically; return the previous version.
+
+        A move to a version whose signature its clients cannot call the same way
+        (see :func:`~augur.registry.compat.incompatibilities`: columns or inputs gone
+        or retyped, outputs gone) is refused unless ``force``.
 
         Raises:
             ModelNotFound: the model or version does not exist.
+            IncompatibleSignature: the move would break the alias's clients.
         """
         validate_name(alias, "alias")
-        self.get(name, version)
-        now = time.time()
+        target = self.get(name, version)
         with self.db.write() as conn:
-            if not conn.execute("SELECT 1 FROM versions WHERE model = ? AND version = ?",
-                                (name, version)).fetchone():
-                raise ModelNotFound(f"model {name!r} has no version {version}")
-            row = conn.execute("SELECT version FROM aliases WHERE model = ? AND alias = ?",
-                               (name, alias)).fetchone()
-            previous = int(row[0]) if row else None
-            conn.execute("INSERT INTO aliases(model, alias, version, updated_at) VALUES (?,?,?,?)"
-                         " ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version,"
-                         " updated_at = excluded.updated_at", (name, alias, version, now))
-            conn.execute("INSERT INTO alias_history(model, alias, version, previous, moved_at)"
-                         " VALUES (?,?,?,?,?)", (name, alias, version, previous, now))
+            return self._move(conn, target, alias, "set", force=force)
+
+    def _move(self, conn: Connection, target: ModelVersion, alias: str, action: str, *,
+              force: bool) -> int | None:
+        name, version = target.name, target.version
+        if not conn.execute("SELECT 1 FROM versions WHERE model = ? AND version = ?",
+                            (name, version)).fetchone():
+            raise ModelNotFound(f"model {name!r} has no version {version}")
+        row = conn.execute("SELECT version FROM aliases WHERE model = ? AND alias = ?",
+                           (name, alias)).fetchone()
+        previous = int(row[0]) if row else None
+        if previous is not None and previous != version and not force:
+            old = conn.execute("SELECT signature FROM versions WHERE model = ? AND version = ?",
+                               (name, previous)).fetchone()
+            if old is not None:
+                problems = incompatibilities(Signature.from_dict(json.loads(old[0])),
+                                             target.signature)
+                if problems:
+                    raise IncompatibleSignature(
+                        f"{name}@{alias} stays on {previous}: clients of {name}:{previous} "
+                        f"cannot call {name}:{version} the same way ({'; '.join(problems)}); "
+                        "move it anyway with force (augur alias set --force), or register a "
+                        "version with a compatible signature")
+        now = time.time()
+        conn.execute("INSERT INTO aliases(model, alias, version, updated_at) VALUES (?,?,?,?)"
+                     " ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version,"
+                     " updated_at = excluded.updated_at", (name, alias, version, now))
+        conn.execute("INSERT INTO alias_history(model, alias, version, previous, moved_at,"
+                     " action) VALUES (?,?,?,?,?,?)", (name, alias, version, previous, now,
+                                                       action))
         return previous
 
     def remove_alias(self, name: str, alias: str) -> None:
@@ -346,22 +386,56 @@ class Registry:
             if row is None:
                 raise ModelNotFound(f"model {name!r} has no alias {alias!r}")
             conn.execute("DELETE FROM aliases WHERE model = ? AND alias = ?", (name, alias))
-            conn.execute("INSERT INTO alias_history(model, alias, version, previous, moved_at)"
-                         " VALUES (?,?,NULL,?,?)", (name, alias, row[0], now))
+            conn.execute("INSERT INTO alias_history(model, alias, version, previous, moved_at,"
+                         " action) VALUES (?,?,NULL,?,?,'remove')", (name, alias, row[0], now))
 
     def rollback(self, name: str, alias: str) -> ModelVersion:
-        """Return ``name@alias`` to the version it pointed at before its last move.
+        """Move ``name@alias`` one step back through its history.
+
+        Each move pushes a version and each rollback pops one, so repeated
+        rollbacks walk back (3 -> 2 -> 1) instead of toggling between the last two;
+        versions deleted since are skipped. A rollback is never refused for its
+        signature: it returns clients to what they called before.
 
         Raises:
             ModelNotFound: the alias has no earlier version that still exists.
         """
+        validate_name(alias, "alias")
+        with self.db.write() as conn:
+            target = self.get(name, self._rollback_target(conn, name, alias))
+            self._move(conn, target, alias, "rollback", force=True)
+        return target
+
+    def rollback_target(self, name: str, alias: str) -> int:
+        """The version :meth:`rollback` would move ``name@alias`` to now.
+
+        Raises:
+            ModelNotFound: the alias has no earlier version that still exists.
+        """
+        validate_name(alias, "alias")
         with self.db.read() as conn:
-            row = conn.execute("SELECT previous FROM alias_history WHERE model = ? AND alias = ?"
-                               " ORDER BY id DESC LIMIT 1", (name, alias)).fetchone()
-        if row is None or row[0] is None:
+            return self._rollback_target(conn, name, alias)
+
+    @staticmethod
+    def _rollback_target(conn: Connection, name: str, alias: str) -> int:
+        rows = conn.execute("SELECT version, action FROM alias_history WHERE model = ?"
+                            " AND alias = ? ORDER BY id", (name, alias)).fetchall()
+        stack: list[int] = []
+        for row in rows:
+            if row["action"] == "rollback":
+                if stack:
+                    stack.pop()
+            elif row["action"] == "remove" or row["version"] is None:
+                stack.clear()
+            elif not stack or stack[-1] != row["version"]:
+                stack.append(int(row["version"]))
+        stack = stack[:-1]  # the version it points at now
+        while stack and conn.execute("SELECT 1 FROM versions WHERE model = ? AND version = ?",
+                                     (name, stack[-1])).fetchone() is None:
+            stack.pop()  # deleted since
+        if not stack:
             raise ModelNotFound(f"alias {name}@{alias} has no earlier version to roll back to")
-        self.set_alias(name, alias, int(row[0]))
-        return self.get(name, int(row[0]))
+        return stack[-1]
 
     def aliases(self, name: str) -> dict[str, int]:
         """The aliases of ``name`` and the versions they point at."""
@@ -373,7 +447,7 @@ class Registry:
     def alias_history(self, name: str, alias: str) -> list[dict[str, Any]]:
         """Every move of ``name@alias``, oldest first."""
         with self.db.read() as conn:
-            rows = conn.execute("SELECT version, previous, moved_at FROM alias_history"
+            rows = conn.execute("SELECT version, previous, moved_at, action FROM alias_history"
                                 " WHERE model = ? AND alias = ? ORDER BY id", (name, alias))
             return [dict(r) for r in rows]
 
@@ -384,8 +458,19 @@ class Registry:
         return int(row[0])
 
 
-def register_onnx_file(registry: Registry, name: str, path: Path, **kwargs: Any) -> ModelVersion:
-    """Check and register an ``.onnx`` file from disk as a new version."""
+def register_onnx_file(registry: Registry, name: str, path: Path, *,
+                       signature_from: Signature | None = None, **kwargs: Any) -> ModelVersion:
+    """Check and register an ``.onnx`` file from disk as a new version.
+
+    Args:
+        signature_from: a signature to take the columns, task and classes from (for
+            example another version's), so that record clients keep working; the
+            file's own input and output tensors must match it.
+
+    Raises:
+        InvalidArtifact: the file cannot be read, is not ONNX, or its tensors do not
+            match ``signature_from``.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -394,4 +479,24 @@ def register_onnx_file(registry: Registry, name: str, path: Path, **kwargs: Any)
 
     check_onnx_bytes(data, str(path))
     signature = Signature.from_onnx(onnx.load_model_from_string(data))
+    if signature_from is not None:
+        signature = adopt_signature(signature, signature_from)
     return registry.register(name, data, signature, **kwargs)
+
+
+def adopt_signature(own: Signature, donor: Signature) -> Signature:
+    """``donor``'s columns, task and classes over ``own``'s tensors.
+
+    Raises:
+        InvalidArtifact: the tensors differ (names, datatypes or shapes), so the
+            donor's columns would feed the wrong inputs.
+    """
+    problems = incompatibilities(Signature(own.inputs, own.outputs),
+                                 Signature(donor.inputs, donor.outputs))
+    problems += incompatibilities(Signature(donor.inputs, donor.outputs),
+                                  Signature(own.inputs, own.outputs))
+    if problems:
+        raise InvalidArtifact("the model's tensors do not match the signature it should take "
+                              f"its columns from: {'; '.join(sorted(set(problems)))}")
+    return Signature(own.inputs, own.outputs, donor.columns, donor.task, donor.classes,
+                     donor.label_output, donor.probability_output, dict(donor.extra))

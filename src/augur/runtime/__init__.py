@@ -3,7 +3,9 @@
 Public surface: :func:`load`, :func:`load_bytes`, :class:`LoadedModel`,
 :class:`RuntimeOptions`, :func:`to_feeds`, :func:`check_tensor`,
 :func:`hardware_fingerprint`, :func:`hardware_description`, :func:`runtime_version`,
-:func:`tuned_options`, :func:`create_session`, :func:`usable_cores`.
+:func:`tuned_options`, :func:`create_session`, :func:`usable_cores`,
+:class:`FeedValidator` (the one input check of named tensors) and
+:func:`warmup_feeds`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from augur.runtime.options import (
     runtime_version,
     usable_cores,
 )
+from augur.runtime.validation import FeedValidator, warmup_feeds
 
 __all__ = [
+    "FeedValidator",
     "LoadedModel",
     "RuntimeOptions",
     "check_tensor",
@@ -31,4 +35,5 @@ __all__ = [
     "to_feeds",
     "tuned_options",
     "usable_cores",
+    "warmup_feeds",
 ]

@@ -15,8 +15,6 @@ import numpy as np
 from augur.errors import InvalidInput
 from augur.signature import ColumnSpec, Signature, TensorSpec
 
-_KIND_OF_DTYPE = {"f": "float", "i": "int", "u": "int", "b": "bool", "O": "string",
-                  "U": "string", "S": "string"}
 # numpy kinds that may be converted losslessly (or by float rounding) to a target kind.
 _CASTABLE = {
     "f": {"f", "i", "u", "b"},

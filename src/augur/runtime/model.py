@@ -11,8 +11,9 @@ import numpy as np
 
 from augur.errors import InvalidArtifact, InvalidInput
 from augur.registry import ModelVersion, Registry, TuningCache
-from augur.runtime.inputs import check_tensor, to_feeds
+from augur.runtime.inputs import to_feeds
 from augur.runtime.options import RuntimeOptions, hardware_fingerprint, runtime_version
+from augur.runtime.validation import FeedValidator
 from augur.signature import Signature
 
 log = logging.getLogger("augur.runtime")
@@ -73,9 +74,8 @@ class LoadedModel:
         self.artifact = artifact
         self.size = len(data)
         self._output_names = [o.name for o in self.session.get_outputs()]
-        self._specs = {s.name: s for s in signature.inputs}
-        self._nan_ok = {s.name: all(c.nullable for c in signature.columns if c.tensor == s.name)
-                        for s in signature.inputs}
+        #: the one input check of this version (batch jobs and the server use it)
+        self.validator = FeedValidator(signature)
         self._lock = threading.Lock()
 
     @property
@@ -102,19 +102,11 @@ class LoadedModel:
         """
         return self.run(to_feeds(self.signature, data), outputs)
 
-    def validate(self, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Check a mapping of input name to tensor against the signature (fast path)."""
-        if feeds.keys() != self._specs.keys():
-            missing = sorted(self._specs.keys() - feeds.keys())
-            extra = sorted(feeds.keys() - self._specs.keys())
-            parts = []
-            if missing:
-                parts.append(f"missing input(s) {missing}")
-            if extra:
-                parts.append(f"unknown input(s) {extra}")
-            raise InvalidInput("; ".join(parts) + f"; the model takes {sorted(self._specs)}")
-        return {name: check_tensor(self._specs[name], arr, allow_nan=self._nan_ok[name])
-                for name, arr in feeds.items()}
+    def validate(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Check a mapping of input name to tensor against the signature (see
+        :class:`~augur.runtime.validation.FeedValidator`; losslessly convertible dtypes
+        are converted)."""
+        return self.validator.check(feeds)
 
     def run(self, feeds: dict[str, np.ndarray],
             outputs: list[str] | None = None) -> dict[str, np.ndarray]:

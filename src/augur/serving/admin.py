@@ -1,107 +1,113 @@
 """The cold endpoints, on Starlette: metrics, the v2 repository extension and admin.
 
-- ``GET /metrics``: Prometheus text format.
-- ``POST /v2/repository/index``, ``/v2/repository/models/{m}/load``, ``.../unload``.
+- ``GET /metrics``: Prometheus text format (open unless ``metrics_token`` is set).
+- ``POST /v2/repository/index``: every model and its state (inference token).
+- ``POST /v2/repository/models/{m}/load``, ``.../unload`` (admin token).
 - ``GET /v2/admin/models``: loaded versions, load failures, traffic policies.
-- ``POST /v2/admin/models/{m}/aliases/{alias}`` ``{"version": 3}``: move an alias
-  (the version is loaded and warmed first); ``.../rollback`` moves it back.
+- ``POST /v2/admin/models/{m}/aliases/{alias}`` ``{"version": 3, "force": false}``:
+  move an alias (the version is loaded and warmed first; a version whose signature
+  would break the alias's clients is refused with 409 unless ``force``);
+  ``.../rollback`` moves it one step back through its history.
 - ``GET|PUT /v2/admin/models/{m}/traffic`` ``{"canary": "m:4", "canary_percent": 10,
   "shadow": "m:5"}``: canary and shadow, and the shadow agreement so far.
 
-Load, unload, alias and traffic changes need the admin token when one is set.
-Lookups (``GET /v1/predictions/...``) and batch triggers (``/v1/batch/...``) are in
-:mod:`augur.serving.batch_routes`. Routes that the ``augur.edge`` part offers (``routes(registry)``) are mounted too.
+Every ``/v2/admin`` route needs the admin token. Lookups (``GET /v1/predictions/...``)
+and batch triggers (``/v1/batch/...``) are in :mod:`augur.serving.batch_routes`; the
+``augur.edge`` part's pages are mounted too. Errors, tokens and body limits are the
+shared ones of :mod:`augur.http`.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from augur.errors import AugurError, ConfigError, InvalidInput, Unauthorized
-from augur.registry import parse_reference
+from augur.errors import InvalidInput
+from augur.http import (
+    BearerAuth,
+    BodyLimit,
+    Role,
+    exception_handlers,
+    json_body,
+    json_response,
+)
+from augur.registry import MAX_VERSION, parse_reference
 from augur.serving.batch_routes import batch_routes
 from augur.serving.dataplane import DataPlane
-from augur.serving.rest import error_body, status_of
 from augur.serving.settings import ServerSettings
 from augur.serving.traffic import TrafficPolicy
 
-
-def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+Guard = Callable[[Request, Role], None]
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"malformed JSON in the request body: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return doc
+def guard_for(auth: BearerAuth) -> Guard:
+    """A check of ``request``'s bearer token for ``role`` (see :mod:`augur.http.auth`)."""
+    def guard(request: Request, role: Role) -> None:
+        auth.check(request.headers.get("authorization"), role)
+    return guard
 
 
-def edge_routes(registry: Any) -> list[BaseRoute]:
-    """Routes offered by ``augur.edge.routes(registry)``, if that part is installed."""
+def edge_routes(registry: Any, guard: Guard) -> list[BaseRoute]:
+    """Routes offered by ``augur.edge.routes(registry, guard)``, if that part is installed."""
     try:
         edge = importlib.import_module("augur.edge")
-        routes = edge.routes(registry)
-    except (ImportError, AttributeError):
+    except ImportError:
         return []
-    return list(routes)
+    return list(edge.routes(registry, guard))
 
 
-def build_admin_app(dataplane: DataPlane, settings: ServerSettings) -> Starlette:
-    """The Starlette app for the cold endpoints (see the module docstring)."""
-    admin_header = f"Bearer {settings.admin_token}" if settings.admin_token else None
-
-    def require_admin(request: Request) -> None:
-        if admin_header is not None and request.headers.get("authorization") != admin_header:
-            raise Unauthorized("this endpoint needs 'Authorization: Bearer <admin token>'")
-
-    inference_headers = {f"Bearer {t}" for t in (settings.inference_token,
-                                                 settings.admin_token) if t}
-
-    def require_inference(request: Request) -> None:
-        if settings.inference_token and \
-                request.headers.get("authorization") not in inference_headers:
-            raise Unauthorized("this endpoint needs 'Authorization: Bearer <inference token>'")
+def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
+                    auth: BearerAuth | None = None) -> BodyLimit:
+    """The Starlette app for the cold endpoints (see the module docstring), behind the
+    body limit of every route that is not inference."""
+    auth = auth or BearerAuth(settings.inference_token, settings.admin_token,
+                              settings.metrics_token)
+    guard = guard_for(auth)
 
     async def metrics(request: Request) -> Response:
+        guard(request, "metrics")
         return Response(dataplane.metrics.exposition(),
                         media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def index(request: Request) -> Response:
-        body = await _body(request)
-        return _json(await dataplane.repository_index(bool(body.get("ready"))))
+        guard(request, "inference")
+        body = await json_body(request)
+        ready = body.get("ready", False)
+        if not isinstance(ready, bool):
+            raise InvalidInput('"ready" must be true or false')
+        return json_response(await dataplane.repository_index(ready))
 
     async def load(request: Request) -> Response:
-        require_admin(request)
+        guard(request, "admin")
+        await json_body(request)
         await dataplane.load_model(request.path_params["model"])
-        return _json({})
+        return json_response({})
 
     async def unload(request: Request) -> Response:
-        require_admin(request)
+        guard(request, "admin")
+        await json_body(request)
+        parse_reference(request.path_params["model"])
         await dataplane.unload_model(request.path_params["model"])
-        return _json({})
+        return json_response({})
 
     async def models(request: Request) -> Response:
+        guard(request, "admin")
         manager = dataplane.manager
-        return _json({
+        return json_response({
             "loaded": [{"name": e.name, "version": e.version, "size": e.artifact_bytes,
                         "artifact_bytes": e.artifact_bytes, "measured_bytes": e.measured_bytes,
                         "charged_bytes": e.cost, "load_seconds": e.load_seconds,
-                        "pending": e.batcher.pending}
+                        "pending": e.batcher.pending,
+                        "batching": {"max_batch_size": e.batcher.settings.max_batch_size,
+                                     "max_delay_ms": e.batcher.settings.max_delay_ms,
+                                     "instances": e.batcher.settings.instances},
+                        "runtime_options": e.model.options.to_dict()}
                        for e in manager.loaded()],
             "memory_bytes": manager.memory_bytes(),
             "artifact_bytes": manager.artifact_bytes(),
@@ -113,60 +119,69 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings) -> Starlette
         })
 
     async def move_alias(request: Request) -> Response:
-        require_admin(request)
-        body = await _body(request)
-        version = body.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        guard(request, "admin")
+        body = await json_body(request)
+        version, force = body.get("version"), body.get("force", False)
+        if isinstance(version, bool) or not isinstance(version, int) \
+                or not 1 <= version <= MAX_VERSION:
             raise InvalidInput('the body must be {"version": N} with N a version number')
+        if not isinstance(force, bool):
+            raise InvalidInput('"force" must be true or false')
         name, alias = request.path_params["model"], request.path_params["alias"]
-        previous = await dataplane.manager.move_alias(name, alias, version)
-        return _json({"model": name, "alias": alias, "version": version, "previous": previous})
+        parse_reference(f"{name}@{alias}")
+        previous = await dataplane.manager.move_alias(name, alias, version, force=force)
+        return json_response({"model": name, "alias": alias, "version": version,
+                              "previous": previous})
 
     async def rollback(request: Request) -> Response:
-        require_admin(request)
+        guard(request, "admin")
+        await json_body(request)
         name, alias = request.path_params["model"], request.path_params["alias"]
+        parse_reference(f"{name}@{alias}")
         version = await dataplane.manager.rollback(name, alias)
-        return _json({"model": name, "alias": alias, "version": version})
+        return json_response({"model": name, "alias": alias, "version": version})
 
     async def traffic(request: Request) -> Response:
+        guard(request, "admin")
         name = request.path_params["model"]
+        base = parse_reference(name).name
         if request.method == "PUT":
-            require_admin(request)
-            body = await _body(request)
-            try:
-                policy = TrafficPolicy(body.get("canary"), float(body.get("canary_percent") or 0),
-                                       body.get("shadow"))
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"invalid traffic policy: {exc}") from None
+            body = await json_body(request)
+            unknown = sorted(set(body) - {"canary", "canary_percent", "shadow"})
+            if unknown:
+                raise InvalidInput(f"unknown traffic setting(s) {unknown}; known: canary, "
+                                   "canary_percent, shadow")
+            policy = _policy(body)
             for ref in (policy.canary, policy.shadow):
                 if ref:
                     await dataplane.manager.get(ref)  # load and warm before routing to it
             dataplane.set_traffic(name, policy)
-        state = dataplane.traffic.get(parse_reference(name).name)
-        return _json(state.to_dict() if state else TrafficPolicy().to_dict())
-
-    async def augur_error(request: Request, exc: Exception) -> Response:
-        return Response(error_body(exc), status_code=status_of(exc),
-                        media_type="application/json")
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
-        return _json({"error": f"{message}: {request.method} {request.url.path}"},
-                     exc.status_code)
+        state = dataplane.traffic.get(base)
+        return json_response(state.to_dict() if state else TrafficPolicy().to_dict())
 
     routes: list[BaseRoute] = [
-        Route("/metrics", metrics),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/v2/repository/index", index, methods=["POST"]),
         Route("/v2/repository/models/{model}/load", load, methods=["POST"]),
         Route("/v2/repository/models/{model}/unload", unload, methods=["POST"]),
-        Route("/v2/admin/models", models),
+        Route("/v2/admin/models", models, methods=["GET"]),
         Route("/v2/admin/models/{model}/aliases/{alias}", move_alias, methods=["POST"]),
         Route("/v2/admin/models/{model}/aliases/{alias}/rollback", rollback, methods=["POST"]),
         Route("/v2/admin/models/{model}/traffic", traffic, methods=["GET", "PUT"]),
     ]
-    routes.extend(batch_routes(dataplane.predictions, dataplane.batch, settings, require_admin,
-                               require_inference))
-    routes.extend(edge_routes(dataplane.manager.registry))
-    return Starlette(routes=routes, exception_handlers={
-        AugurError: augur_error, HTTPException: http_error, Exception: augur_error})
+    routes.extend(batch_routes(dataplane.predictions, dataplane.batch, guard))
+    routes.extend(edge_routes(dataplane.manager.registry, guard))
+    app = Starlette(routes=routes, exception_handlers=exception_handlers())
+    return BodyLimit(app, settings.max_control_body_bytes, settings.body_timeout_s)
+
+
+def _policy(body: dict[str, Any]) -> TrafficPolicy:
+    canary, shadow, percent = body.get("canary"), body.get("shadow"), body.get("canary_percent")
+    for key, value in (("canary", canary), ("shadow", shadow)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f'"{key}" must be a model reference (text) or null')
+    if percent is None:
+        percent = 0
+    if isinstance(percent, bool) or not isinstance(percent, int | float):
+        raise InvalidInput('"canary_percent" must be a number from 0 to 100')
+    return TrafficPolicy(canary, float(percent), shadow)

@@ -1,15 +1,17 @@
-"""The protocol-neutral data plane every transport (REST, gRPC) calls.
+"""The protocol-neutral data plane: one request pipeline for every protocol.
 
-Transports decode their wire format into :mod:`augur.serving.types`, call one
-method here, and encode the result; errors are :mod:`augur.errors` classes that
-each transport maps to its own status codes.
+Codecs (:mod:`augur.serving.codecs`) turn v2 JSON and binary bodies, gRPC messages
+and plain JSON instances into one :class:`~augur.serving.types.InferenceRequest`;
+:meth:`DataPlane.infer` then runs the same steps for all of them:
 
-A request flows: model resolution (name, version or alias; canary split) ->
-enrichment -> validation -> the version's adaptive batcher -> ONNX Runtime ->
-response (and, with a shadow, a mirrored copy compared in the background).
+model resolution (name, version or alias) -> decoding (after resolution, so an
+unknown model is a 404 before a malformed body is a 400) -> canary split ->
+enrichment (hybrid lookups, feature assembly) -> feeds by the signature
+(:mod:`augur.serving.feeds`) -> the version's adaptive batcher -> ONNX Runtime ->
+write-backs -> shadow mirror (compared in the background) -> metrics.
 
-Extension point: enrichment (:mod:`augur.serving.enrichment`) runs after resolution
-and before validation, for every transport.
+Errors are :mod:`augur.errors` classes; each transport maps them through the one
+table of :mod:`augur.http.status`.
 """
 
 from __future__ import annotations
@@ -17,21 +19,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import augur
-from augur.errors import AugurError, InvalidInput, ModelNotFound
+from augur.errors import AugurError, InvalidName, InvalidReference, ModelNotFound
 from augur.registry import DEFAULT_ALIAS, ModelVersion, parse_reference
-from augur.runtime import to_feeds
-from augur.serving.enrichment import Enricher, Enrichment
+from augur.serving.enrichment import Enricher
+from augur.serving.feeds import request_feeds
 from augur.serving.loaded import LoadedVersion
 from augur.serving.manager import ModelManager
 from augur.serving.traffic import TrafficPolicy, TrafficState, outputs_agree
 from augur.serving.types import InferenceRequest, InferenceResponse, ResponseOutput
-from augur.signature import NUMPY_TO_V2
 
 if TYPE_CHECKING:
     from augur.serving.batch_control import BatchControl
@@ -41,7 +42,10 @@ log = logging.getLogger("augur.serving")
 
 EXTENSIONS = ["binary_tensor_data", "model_repository", "parameters"]
 
-__all__ = ["DataPlane", "Enricher", "Enrichment"]
+#: A decoded request, or how to decode one once the model is resolved.
+RequestSource = InferenceRequest | Callable[[], InferenceRequest]
+
+__all__ = ["DataPlane", "Enricher"]
 
 
 class DataPlane:
@@ -132,11 +136,12 @@ class DataPlane:
         """Whether the version would answer now; loads it (lazily) if it can.
 
         Raises:
-            ModelNotFound, InvalidReference: the reference matches nothing.
+            ModelNotFound, InvalidReference, InvalidName: the reference matches nothing
+                or is malformed.
         """
         try:
             await self.manager.get(name, version)
-        except ModelNotFound:
+        except (ModelNotFound, InvalidName, InvalidReference):
             raise
         except AugurError:
             return False
@@ -145,43 +150,46 @@ class DataPlane:
     # -- inference ------------------------------------------------------------------
 
     async def infer(self, name: str, version: str | None,
-                    request: InferenceRequest) -> InferenceResponse:
-        """Run one v2 inference request.
+                    request: RequestSource) -> InferenceResponse:
+        """Run one inference request, whatever protocol it came in.
 
         Args:
-            name: model name or reference (``fraud``, ``fraud@canary``).
-            version: a version number as text, or ``None``.
-            request: decoded inputs; ``parameters["timeout"]`` (microseconds, as in
-                Triton) bounds the wait; ``parameters["binary_data_output"]`` asks
-                for every output in the binary extension.
+            name: model name or reference (``fraud``, ``fraud@canary``, ``fraud:3``).
+            version: a version number as text (the v2 ``/versions/{v}`` segment), or
+                ``None``; ``""`` counts as ``None`` (gRPC's "no version").
+            request: the decoded request, or a callable that decodes it; it is called
+                after the model resolved, so an unknown model is reported first.
 
         Raises:
-            ModelNotFound, InvalidInput, Overloaded, RequestTimeout, ModelNotReady.
+            ModelNotFound, InvalidReference, InvalidName: the reference matches nothing.
+            InvalidInput: the request does not fit the protocol or the signature.
+            Overloaded, RequestTimeout, ModelNotReady, FeatureUnavailable.
         """
         started = time.perf_counter()
-        version = version or None  # gRPC sends "" for "no version"
+        version = version or None
         entry = self.manager.lookup(name, version) or await self._resolve(name, version)
+        if not isinstance(request, InferenceRequest):
+            try:
+                request = request()
+            except AugurError as exc:
+                self.metrics.error(entry.name, entry.version_text, type(exc).__name__)
+                raise
         state = self._traffic_for(name) if self.traffic and version is None else None
         if state is not None and state.pick_canary():
             entry = await self.manager.get(state.policy.canary or name)
             self.metrics.canary.labels(entry.name, entry.version_text).inc()
+        feeds: dict[str, np.ndarray] = {}
         try:
-            if self.enrichers:
-                enriched = await self._enrich(entry, request)
+            for enricher in self.enrichers:
+                enriched = await enricher.enrich(entry, request)
                 if isinstance(enriched, InferenceResponse):
                     entry.metrics.requests.inc()
                     entry.metrics.latency.observe(time.perf_counter() - started)
                     return enriched
                 request = enriched
-            feeds: dict[str, np.ndarray] = {}
-            for tensor in request.inputs:
-                if tensor.name in feeds:
-                    raise InvalidInput(f"input {tensor.name!r} is given twice")
-                feeds[tensor.name] = tensor.data
-            feeds = entry.validator.check(feeds)
+            feeds = request_feeds(entry, request)
             wanted = [o.name for o in request.outputs] if request.outputs else None
-            timeout = _timeout_seconds(request.parameters) if request.parameters else None
-            result, queued = await entry.batcher.enqueue(feeds, wanted, timeout)
+            result, queued = await entry.batcher.enqueue(feeds, wanted, request.timeout)
             for enricher in self.enrichers:
                 await enricher.complete(entry, request, result)
         except AugurError as exc:
@@ -189,75 +197,13 @@ class DataPlane:
             raise
         if state is not None and state.policy.shadow:
             self._mirror(state, entry, feeds, wanted, result)
-        binary = _binary_outputs(request) if request.parameters or request.outputs else None
-        if binary is None:
-            outputs = [ResponseOutput(out, _DATATYPES.get(arr.dtype) or _datatype(arr),
-                                      list(arr.shape), arr, False)
-                       for out, arr in result.items()]
-        else:
-            outputs = [ResponseOutput(out, _datatype(arr), list(arr.shape), arr,
-                                      binary is True or (isinstance(binary, set) and out in binary))
-                       for out, arr in result.items()]
         m = entry.metrics
         m.requests.inc()
         m.queue_time.observe(queued)
         m.latency.observe(time.perf_counter() - started)
-        return InferenceResponse(entry.name, entry.version_text, outputs, id=request.id)
-
-    async def predict(self, name: str, instances: Any) -> tuple[LoadedVersion, list[Any]]:
-        """Plain JSON prediction: rows or records in, one prediction per row out.
-
-        Returns:
-            The version that answered and the predictions (a value per row for a
-            one-output model, else a mapping of output name to value).
-
-        Raises:
-            InvalidInput: the instances do not match the signature.
-        """
-        if not isinstance(instances, list) or not instances:
-            raise InvalidInput('"instances" must be a non-empty list of rows or records')
-        started = time.perf_counter()
-        entry = self.manager.lookup(name, None) or await self._resolve(name, None)
-        try:
-            after: list[Callable[[dict[str, np.ndarray]], Awaitable[None]]] = []
-            feeds: dict[str, np.ndarray] | None = None
-            for enricher in self.enrichers:
-                done = await enricher.enrich_instances(entry, instances)
-                if done.predictions is not None:
-                    entry.metrics.requests.inc()
-                    entry.metrics.latency.observe(time.perf_counter() - started)
-                    return entry, done.predictions
-                if done.after is not None:
-                    after.append(done.after)
-                if done.feeds is not None:
-                    feeds = done.feeds
-                    break
-                if done.instances is not None:
-                    instances = done.instances
-            if feeds is None:
-                feeds = to_feeds(entry.model.signature, instances)
-            result, queued = await entry.batcher.submit(feeds)
-            for callback in after:
-                await callback(result)
-        except AugurError as exc:
-            self.metrics.error(entry.name, entry.version_text, type(exc).__name__)
-            raise
-        columns: dict[str, Any] = {}
-        for key, arr in result.items():
-            if arr.ndim == 2 and arr.shape[1] == 1:
-                arr = arr[:, 0]
-            # float32 stays numpy so orjson prints it at float32 precision
-            columns[key] = arr if arr.dtype.kind == "f" else arr.tolist()
-        predictions: list[Any]
-        if len(columns) == 1:
-            predictions = list(next(iter(columns.values())))
-        else:
-            n = len(next(iter(columns.values())))
-            predictions = [{k: v[i] for k, v in columns.items()} for i in range(n)]
-        entry.metrics.requests.inc()
-        entry.metrics.queue_time.observe(queued)
-        entry.metrics.latency.observe(time.perf_counter() - started)
-        return entry, predictions
+        return InferenceResponse(entry.name, entry.version_text,
+                                 [ResponseOutput(out, arr) for out, arr in result.items()],
+                                 id=request.id)
 
     async def _resolve(self, name: str, version: str | None) -> LoadedVersion:
         try:
@@ -265,15 +211,6 @@ class DataPlane:
         except AugurError as exc:  # unknown names share one label set (no cardinality blow-up)
             self.metrics.error("", "", type(exc).__name__)
             raise
-
-    async def _enrich(self, entry: LoadedVersion,
-                      request: InferenceRequest) -> InferenceRequest | InferenceResponse:
-        for enricher in self.enrichers:
-            out = await enricher.enrich(entry, request)
-            if isinstance(out, InferenceResponse):
-                return out
-            request = out
-        return request
 
     # -- canary and shadow ------------------------------------------------------------
 
@@ -357,37 +294,3 @@ class DataPlane:
     async def unload_model(self, name: str) -> int:
         """Unload every version of a model; return how many were in memory."""
         return await self.manager.unload(name)
-
-
-def _timeout_seconds(parameters: dict[str, Any]) -> float | None:
-    if not parameters or "timeout" not in parameters:
-        return None
-    value = parameters["timeout"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise InvalidInput(f'parameter "timeout" must be a positive number of microseconds, '
-                           f"got {value!r}")
-    return float(value) / 1e6
-
-
-def _binary_outputs(request: InferenceRequest) -> bool | set[str] | None:
-    if request.parameters and request.parameters.get("binary_data_output"):
-        return True
-    if request.outputs:
-        chosen = {o.name for o in request.outputs if o.binary_data}
-        return chosen or None
-    return None
-
-
-_DTYPE_NAMES: dict[str, str] = dict(NUMPY_TO_V2)
-#: v2 datatype by numpy dtype, filled as outputs are seen (a dict hit per output)
-_DATATYPES: dict[np.dtype[Any], str] = {}
-
-
-def _datatype(arr: np.ndarray) -> str:
-    name = _DTYPE_NAMES.get(arr.dtype.str)
-    if name is None:
-        name = "BYTES" if arr.dtype.kind in "OUS" else NUMPY_TO_V2.get(
-            arr.dtype.newbyteorder("=").str, "BYTES")
-    if len(_DATATYPES) < 64:
-        _DATATYPES[arr.dtype] = name
-    return name

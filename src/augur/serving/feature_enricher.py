@@ -8,9 +8,11 @@ this model says which views, request features and defaults make each column; the
 features part's :class:`~augur.features.FeatureAssembler` reads every view in one
 store round trip and builds the feeds by the model's signature.
 
+Every protocol carries them as fields, one value per row:
+
 - v2 (REST and gRPC): one input per entity key (BYTES or INT64) and per request
   feature, each with one element per row: ``{"name": "restaurant_id", "datatype":
-  "BYTES", "shape": [1], "data": ["r7"]}``.
+  "BYTES", "shape": [1], "data": ["r7"]}``;
 - plain JSON: records holding the keys and request fields:
   ``{"instances": [{"restaurant_id": "r7", "distance_km": 2.5}]}``.
 
@@ -25,11 +27,10 @@ request fails with ``FeatureUnavailable`` naming the view, feature and key (HTTP
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import numpy as np
 
-from augur.errors import ConfigError, InvalidInput
+from augur.errors import ConfigError
 from augur.features import (
     Deployment,
     FeatureAssembler,
@@ -38,7 +39,6 @@ from augur.features import (
     open_online_store,
 )
 from augur.registry import parse_reference
-from augur.serving.enrichment import Enrichment
 from augur.serving.loaded import LoadedVersion
 from augur.serving.manager import ModelManager
 from augur.serving.types import InferenceRequest, InferenceResponse, RequestInput
@@ -100,29 +100,18 @@ class FeatureEnricher:
         assembler = await self._assembler(model)
         if assembler is None:
             return request
-        keys = set(assembler.deployment.entity_keys)
-        if not any(t.name in keys for t in request.inputs):
+        if not set(assembler.deployment.entity_keys) & request.field_names():
             return request
-        records = _records(request)
+        records = request.records()
         feeds = await self.manager.run_blocking(assembler.feeds, records)
         inputs = [RequestInput(name, NUMPY_TO_V2.get(arr.dtype.str, "BYTES"), list(arr.shape),
                                arr) for name, arr in feeds.items()]
-        return InferenceRequest(inputs, request.outputs, request.id, request.parameters)
+        return InferenceRequest(inputs, request.outputs, request.id, request.parameters,
+                                timeout=request.timeout)
 
     async def complete(self, model: LoadedVersion, request: InferenceRequest,
                        result: dict[str, np.ndarray]) -> None:
         """Nothing to do after the model ran."""
-
-    async def enrich_instances(self, model: LoadedVersion, instances: list[Any]) -> Enrichment:
-        """Plain JSON: records of keys and request fields become the model's feeds."""
-        assembler = await self._assembler(model)
-        if assembler is None:
-            return Enrichment()
-        keys = set(assembler.deployment.entity_keys)
-        if not any(isinstance(r, dict) and keys & r.keys() for r in instances):
-            return Enrichment()
-        feeds = await self.manager.run_blocking(assembler.feeds, instances)
-        return Enrichment(feeds=feeds)
 
     def close(self) -> None:
         """Close the online stores."""
@@ -141,18 +130,3 @@ def _deployment(path: str, model: str) -> Deployment:
     known = ", ".join(sorted(defs.deployments)) or "none"
     raise ConfigError(f"the feature definitions {path} hold no Deployment of model {model!r} "
                       f"(deployments: {known})")
-
-
-def _records(request: InferenceRequest) -> list[dict[str, Any]]:
-    """Columns of one element per row -> one record per row."""
-    rows: int | None = None
-    columns: dict[str, list[Any]] = {}
-    for tensor in request.inputs:
-        values = np.asarray(tensor.data).reshape(-1).tolist()
-        if rows is not None and len(values) != rows:
-            raise InvalidInput(f"input {tensor.name!r} has {len(values)} elements; the other "
-                               f"inputs have {rows} (one element per row)")
-        rows = len(values)
-        columns[tensor.name] = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v
-                                for v in values]
-    return [{name: col[i] for name, col in columns.items()} for i in range(rows or 0)]

@@ -6,13 +6,12 @@ prediction younger than ``hybrid_max_age_s``; otherwise the model runs on the
 request's inputs as usual and, with ``hybrid_write_back``, each keyed row's
 outputs are stored. A request without a key is served by the model.
 
-How a request carries its keys (one per row):
+How a request carries its keys (one per row), on every protocol:
 
-- v2 (REST and gRPC): the request parameter ``key`` (a string or integer, or a
-  list of them), or an input tensor named ``key`` (BYTES or INT64, one element per
-  row), which is taken out before validation;
-- plain JSON: a ``"key"`` field in each record (``{"instances": [{"key": "u42",
-  ...}]}``), taken out before the record is converted.
+- a field named ``key``: an input tensor (BYTES or INT64, one element per row) in v2
+  and gRPC, a ``"key"`` field of every record on the plain JSON endpoint
+  (``{"instances": [{"key": "u42", ...}]}``); it is taken out before validation;
+- or the request parameter ``key`` (a string or integer, or a list of them).
 
 A store hit returns the stored outputs, cast to the signature's datatypes, with
 the response parameters ``source = "store"``, ``age_seconds`` and the stored
@@ -34,7 +33,6 @@ import numpy as np
 
 from augur.batch import Prediction
 from augur.errors import InvalidInput, ServiceUnavailable, StoreError
-from augur.serving.enrichment import Enrichment
 from augur.serving.loaded import LoadedVersion
 from augur.serving.prediction_stores import PredictionStores
 from augur.serving.types import InferenceRequest, InferenceResponse, ResponseOutput
@@ -74,7 +72,7 @@ class HybridEnricher:
             return request
         outputs = _stored_outputs(model, found)
         wanted = {o.name for o in request.outputs} if request.outputs else None
-        response_outputs = [ResponseOutput(name, _v2_type(model, name), list(arr.shape), arr)
+        response_outputs = [ResponseOutput(name, arr)
                             for name, arr in outputs.items() if wanted is None or name in wanted]
         now = time.time()
         return InferenceResponse(model.name, model.version_text, response_outputs, id=request.id,
@@ -88,22 +86,6 @@ class HybridEnricher:
         keys = request.parameters.get(KEY) if self.applies(model) else None
         if isinstance(keys, list):
             await self._write_back(model, keys, result)
-
-    async def enrich_instances(self, model: LoadedVersion, instances: list[Any]) -> Enrichment:
-        """Plain JSON: the stored predictions on a fresh hit, else rows without their keys."""
-        if not self.applies(model) or not all(isinstance(r, dict) and KEY in r
-                                              for r in instances):
-            return Enrichment()
-        keys = [_key_text(r[KEY]) for r in instances]
-        rows = [{k: v for k, v in r.items() if k != KEY} for r in instances]
-        found = await self._fresh(model, keys)
-        if found is not None:
-            return Enrichment(predictions=[_plain(p.outputs) for p in found])
-
-        async def write_back(result: dict[str, np.ndarray]) -> None:
-            await self._write_back(model, keys, result)
-
-        return Enrichment(instances=rows, after=write_back)
 
     async def _fresh(self, model: LoadedVersion, keys: list[str]) -> list[Prediction] | None:
         max_age = self.settings.for_model(model.name).hybrid_max_age_s
@@ -144,12 +126,14 @@ def _key_text(value: Any) -> str:
 
 
 def _keys_of_request(request: InferenceRequest) -> list[str] | None:
-    for i, tensor in enumerate(request.inputs):
-        if tensor.name == KEY:
+    if KEY in request.field_names():
+        if request.instances is None:
+            tensor = next(t for t in request.inputs if t.name == KEY)
             if tensor.datatype not in ("BYTES", "INT64", "INT32", "UINT64"):
                 raise InvalidInput(f'input "key" must be BYTES or INT64, got {tensor.datatype}')
-            del request.inputs[i]
-            return [_key_text(v) for v in np.asarray(tensor.data).reshape(-1).tolist()]
+        values = request.column(KEY) or []
+        request.drop(KEY)
+        return [_key_text(v) for v in values]
     value = request.parameters.get(KEY)
     if value is None:
         return None
@@ -157,13 +141,6 @@ def _keys_of_request(request: InferenceRequest) -> list[str] | None:
     if not values:
         raise InvalidInput('parameter "key" is an empty list')
     return [_key_text(v) for v in values]
-
-
-def _v2_type(model: LoadedVersion, name: str) -> str:
-    for spec in model.model.signature.outputs:
-        if spec.name == name:
-            return spec.datatype
-    return "BYTES"
 
 
 def _stored_outputs(model: LoadedVersion, found: list[Prediction]) -> dict[str, np.ndarray]:
@@ -178,9 +155,3 @@ def _stored_outputs(model: LoadedVersion, found: list[Prediction]) -> dict[str, 
         out[name] = np.asarray(values, dtype=dtype) if dtype is not None \
             else np.asarray(values, dtype=object)
     return out
-
-
-def _plain(outputs: dict[str, Any]) -> Any:
-    """One stored row as the plain JSON endpoint shows a computed one (see DataPlane.predict)."""
-    values = {k: (v[0] if isinstance(v, list) and len(v) == 1 else v) for k, v in outputs.items()}
-    return next(iter(values.values())) if len(values) == 1 else values

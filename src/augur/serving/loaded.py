@@ -32,11 +32,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from augur.registry import ModelVersion, Registry
-from augur.runtime import LoadedModel, RuntimeOptions, load, load_bytes, tuned_options
+from augur.runtime import (
+    FeedValidator,
+    LoadedModel,
+    RuntimeOptions,
+    load,
+    load_bytes,
+    tuned_options,
+    warmup_feeds,
+)
 from augur.serving.batcher import AdaptiveBatcher
 from augur.serving.metrics import ServerMetrics, VersionMetrics
 from augur.serving.settings import ModelSettings, ServerSettings
-from augur.serving.validation import FeedValidator, warmup_feeds
 
 log = logging.getLogger("augur.serving")
 
@@ -51,7 +58,8 @@ INLINE_LIMIT_S = 0.002
 MEASURE_FLOOR_BYTES = 2**20
 
 # RSS is process-wide: every measured section in the process takes this lock, or
-# concurrent loads would each be charged the other's growth.
+# concurrent loads (of any server in the process) would each be charged the other's
+# growth. It is the one process-wide object here, because the resource is.
 _MEASURE_LOCK = threading.Lock()
 
 #: An unmeasured load trims once dropped versions and unmeasured loads' garbage may
@@ -62,15 +70,19 @@ TRIM_SHARE = 2
 
 @dataclass(frozen=True)
 class MeasureCounts:
-    """Loads measured and trims done by this process (for tests and diagnostics)."""
+    """Loads measured and trims done by one meter (for tests and diagnostics)."""
 
     measures: int
     trims: int
 
 
-class _Freed:
-    """Bytes freed to the heap since the last trim: an estimate (freed versions' costs,
-    untrimmed loads' artifacts); what came before the first trim is unknown."""
+class MemoryMeter:
+    """Measures loads and tracks the bytes freed to the heap since the last trim.
+
+    One per model manager. The estimate of freed bytes grows when the manager drops a
+    version (its cost) and when an unmeasured load leaves its artifact behind; what
+    came before the first trim is unknown, so the first load trims.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -78,23 +90,21 @@ class _Freed:
         self.measures = 0
         self.trims = 0
 
-    def add(self, nbytes: int) -> None:
+    def freed(self, nbytes: int) -> None:
+        """Count ``nbytes`` as freed to the heap (a dropped version, a load's garbage)."""
         with self._lock:
             self.pending += nbytes
 
     def trim(self) -> None:
+        """Hand freed heap pages back to the OS now."""
         with self._lock:
             self.pending = 0
             self.trims += 1
         _release_freed_memory()
 
-
-_FREED = _Freed()
-
-
-def measure_counts() -> MeasureCounts:
-    """How many loads this process measured and how many trims it did."""
-    return MeasureCounts(_FREED.measures, _FREED.trims)
+    def counts(self) -> MeasureCounts:
+        """How many loads this meter measured and how many trims it did."""
+        return MeasureCounts(self.measures, self.trims)
 
 
 def resident_bytes() -> int | None:
@@ -150,7 +160,9 @@ class LoadedVersion:
         name, version: which version (``version_text`` is its label).
         model: the runtime model.
         batcher: its adaptive batcher.
-        validator: its request validator.
+        validator: its request validator (the runtime model's).
+        strict_datatypes: refuse tensors whose declared datatype is not the
+            signature's (``convert_datatypes = false``, the default).
         metrics: label children for its requests.
         artifact_bytes: bytes of the ONNX artifact.
         measured_bytes: resident-memory growth across session creation and
@@ -161,32 +173,24 @@ class LoadedVersion:
     """
 
     __slots__ = ("artifact_bytes", "batcher", "last_used", "load_seconds", "measured_bytes",
-                 "metadata", "metrics", "model", "name", "validator", "version", "version_text")
+                 "metrics", "model", "name", "strict_datatypes", "validator", "version",
+                 "version_text")
 
     def __init__(self, model: LoadedModel, mv: ModelVersion, batcher: AdaptiveBatcher,
-                 metrics: VersionMetrics, load_seconds: float, measured_bytes: int = 0) -> None:
+                 metrics: VersionMetrics, load_seconds: float, measured_bytes: int = 0,
+                 strict_datatypes: bool = True) -> None:
         self.model = model
         self.name = mv.name
         self.version = mv.version
         self.version_text = str(mv.version)
         self.batcher = batcher
-        self.validator = FeedValidator(mv.signature)
+        self.validator: FeedValidator = model.validator
+        self.strict_datatypes = strict_datatypes
         self.metrics = metrics
         self.artifact_bytes = mv.size
         self.measured_bytes = measured_bytes
         self.load_seconds = load_seconds
         self.last_used = 0
-        self.metadata: dict[str, Any] = {
-            "name": mv.name,
-            "versions": [str(mv.version)],
-            "platform": "onnxruntime_onnx",
-            "inputs": [s.to_dict() for s in mv.signature.inputs],
-            "outputs": [s.to_dict() for s in mv.signature.outputs],
-        }
-
-    def __del__(self) -> None:
-        # Its pages are freed now (once its last request finished), not when dropped.
-        _FREED.add(self.cost)
 
     @property
     def ref(self) -> str:
@@ -220,11 +224,12 @@ def tuned_batching(model_settings: ModelSettings, options: RuntimeOptions,
 
 
 def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
-                 metrics: ServerMetrics, executor: Executor,
+                 metrics: ServerMetrics, executor: Executor, meter: MemoryMeter,
                  measured_before: int | None = None) -> LoadedVersion:
     """Load and warm one version (blocking: call it from a worker thread).
 
     Args:
+        meter: the manager's memory meter (measures, trims, freed bytes).
         measured_before: the growth measured when this version loaded before; given,
             the version is charged it again and this load is not measured.
 
@@ -242,13 +247,13 @@ def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
     with _MEASURE_LOCK:
         _prime_runtime()
         if measured_before is None:
-            _FREED.measures += 1
-            if _FREED.pending:  # else there are no freed pages the load could hide in
-                _FREED.trim()
+            meter.measures += 1
+            if meter.pending:  # else there are no freed pages the load could hide in
+                meter.trim()
             before = resident_bytes()
-        elif _FREED.pending > (settings.memory_budget or 0) // TRIM_SHARE:
-            _FREED.trim()
-        _FREED.add(mv.size)  # its garbage, unless the measure's trim after hands it back
+        elif meter.pending > (settings.memory_budget or 0) // TRIM_SHARE:
+            meter.trim()
+        meter.freed(mv.size)  # its garbage, unless the measure's trim after hands it back
         model = load(mv, registry=registry, options=options)
         if settings.warmup:
             feeds = warmup_feeds(mv.signature)
@@ -257,7 +262,7 @@ def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
             model.run(feeds)
             run_seconds = time.perf_counter() - t0
         if measured_before is None:
-            _FREED.trim()  # the artifact's bytes and parsed copy are garbage now
+            meter.trim()  # the artifact's bytes and parsed copy are garbage now
             after = resident_bytes()
     if measured_before is not None:
         measured = measured_before
@@ -272,4 +277,5 @@ def load_version(registry: Registry, mv: ModelVersion, settings: ServerSettings,
     batch_rows = vm.batch_size.observe
     batcher = AdaptiveBatcher(model.run, model_settings, inline=inline, executor=executor,
                               on_batch=batch_rows)
-    return LoadedVersion(model, mv, batcher, vm, time.perf_counter() - started, measured)
+    return LoadedVersion(model, mv, batcher, vm, time.perf_counter() - started, measured,
+                         strict_datatypes=not model_settings.convert_datatypes)

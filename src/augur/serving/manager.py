@@ -7,10 +7,13 @@ cost as measured when it first loaded (see :attr:`LoadedVersion.cost`); a
 version's cost is remembered, so loading it again makes room for what it really
 takes and is not measured again.
 References (``fraud``, ``fraud@canary``, ``fraud`` + version ``3``) resolve
-through a route table that is rebuilt only when the registry's alias epoch
-moves; a moved alias switches only after its new version loaded and warmed, and
-a version that fails to load never takes traffic (the old route stays, the
-failure is reported).
+through a route table keyed by the reference as sent. Only canonical spellings get
+that far (the registry refuses whitespace, leading zeros and non-ASCII digits), and
+the table is bounded (:data:`MAX_ROUTES`, oldest first out), so no spelling game
+can grow it. When the registry's alias epoch moves, the routes that follow aliases
+are re-resolved from one read of every model's aliases, in memory; a moved alias
+switches only after its new version loaded and warmed, and a version that fails
+to load never takes traffic (the old route stays, the failure is reported).
 """
 
 from __future__ import annotations
@@ -23,9 +26,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from augur.errors import AugurError, InvalidReference, ModelNotReady, Overloaded
-from augur.registry import ModelVersion, Registry, parse_reference
-from augur.serving.loaded import LoadedVersion, charge, load_version
+from augur.errors import AugurError, InvalidReference, ModelNotFound, ModelNotReady, Overloaded
+from augur.registry import (
+    DEFAULT_ALIAS,
+    ModelInfo,
+    ModelVersion,
+    Reference,
+    Registry,
+    parse_reference,
+    parse_version,
+)
+from augur.serving.loaded import LoadedVersion, MemoryMeter, charge, load_version
 from augur.serving.metrics import ServerMetrics
 from augur.serving.settings import ServerSettings
 
@@ -34,6 +45,10 @@ log = logging.getLogger("augur.serving")
 T = TypeVar("T")
 RouteKey = tuple[str, str | None]
 VersionKey = tuple[str, int]
+
+#: Routes remembered at most; beyond it the oldest is forgotten (and resolved again
+#: from the registry when it is next used).
+MAX_ROUTES = 10_000
 
 
 @dataclass
@@ -66,6 +81,8 @@ class ModelManager:
         # the worker threads that registry reads and ``thread`` executors need.
         self._loader = ThreadPoolExecutor(1, thread_name_prefix="augur-load")
         self.failures: dict[VersionKey, LoadFailure] = {}
+        #: measures loads and counts freed memory for this manager's budget
+        self.meter = MemoryMeter()
         self._entries: dict[VersionKey, LoadedVersion] = {}
         self._measured: dict[VersionKey, int] = {}
         self._loading: dict[VersionKey, asyncio.Future[LoadedVersion]] = {}
@@ -150,24 +167,12 @@ class ModelManager:
         key = (name, version or None)
         target = self._routes.get(key)
         if target is None:
-            mv = await self._resolve_version(name, version)
+            mv = await self.run_blocking(self.registry.resolve, route_reference(*key))
             target = (mv.name, mv.version)
+            if len(self._routes) >= MAX_ROUTES:
+                del self._routes[next(iter(self._routes))]
             self._routes[key] = target
         return target
-
-    async def _resolve_version(self, name: str, version: str | None) -> ModelVersion:
-        if version:
-            ref = parse_reference(name)
-            if ref.alias is not None or ref.version is not None:
-                raise InvalidReference(f"model {name!r} is a reference; give either it or a "
-                                       f"version ({version!r}), not both")
-            if not version.isdigit() or int(version) < 1:
-                raise InvalidReference(f"version must be a positive integer, got {version!r}")
-            text = f"{name}:{int(version)}"
-        else:
-            text = name
-        mv: ModelVersion = await self.run_blocking(self.registry.resolve, text)
-        return mv
 
     # -- loading ----------------------------------------------------------------
 
@@ -207,7 +212,7 @@ class ModelManager:
         try:
             entry: LoadedVersion = await asyncio.get_running_loop().run_in_executor(
                 self._loader, load_version, self.registry, mv, self.settings, self.metrics,
-                self.executor, measured_before)
+                self.executor, self.meter, measured_before)
         except AugurError as exc:
             self._failed(key, exc)
             raise ModelNotReady(f"{mv.ref} failed to load: {exc}") from exc
@@ -262,8 +267,11 @@ class ModelManager:
                              "bytes) is held by models in use; retry later")
 
     def _drop(self, key: VersionKey) -> None:
-        # In-flight requests hold the entry itself, so they finish on it.
-        self._entries.pop(key, None)
+        # In-flight requests hold the entry itself, so they finish on it; its memory
+        # is counted as freed now, which the next load's trim hands back.
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.meter.freed(entry.cost)
         self.metrics.loaded.set(len(self._entries))
 
     # -- explicit control ---------------------------------------------------------
@@ -286,7 +294,8 @@ class ModelManager:
             del self._routes[route]
         return len(keys)
 
-    async def move_alias(self, name: str, alias: str, version: int) -> int | None:
+    async def move_alias(self, name: str, alias: str, version: int, *,
+                         force: bool = False) -> int | None:
         """Point ``name@alias`` at ``version`` once that version is loaded and warm.
 
         Returns:
@@ -294,23 +303,23 @@ class ModelManager:
 
         Raises:
             ModelNotFound: no such version.
+            IncompatibleSignature: its signature would break the alias's clients
+                (unless ``force``); the alias did not move.
             ModelNotReady: the version failed to load; the alias did not move.
         """
         await self.ensure((name, version))
         previous: int | None = await self.run_blocking(
-            self.registry.set_alias, name, alias, version)
+            lambda: self.registry.set_alias(name, alias, version, force=force))
         await self.refresh()
         return previous
 
     async def rollback(self, name: str, alias: str) -> int:
-        """Move ``name@alias`` back to its previous version (loaded first)."""
-        history: list[dict[str, object]] = await self.run_blocking(
-            self.registry.alias_history, name, alias)
-        previous = history[-1].get("previous") if history else None
-        if not isinstance(previous, int):
-            raise InvalidReference(f"alias {name}@{alias} has no earlier version to roll back to")
-        await self.move_alias(name, alias, previous)
-        return previous
+        """Move ``name@alias`` one step back through its history (loaded first)."""
+        target: int = await self.run_blocking(self.registry.rollback_target, name, alias)
+        await self.ensure((name, target))
+        mv: ModelVersion = await self.run_blocking(self.registry.rollback, name, alias)
+        await self.refresh()
+        return mv.version
 
     async def refresh(self, epoch: int | None = None) -> None:
         """Re-resolve every route; switch each only after its new version is warm."""
@@ -318,14 +327,14 @@ class ModelManager:
         async with self._refresh_lock:
             if epoch is None:
                 epoch = await self.run_blocking(self.registry.alias_epoch)
+            models = {m.name: m for m in await self.run_blocking(self.registry.list_models)}
             for route, old in list(self._routes.items()):
                 try:
-                    mv = await self._resolve_version(*route)
+                    new = resolve_in(models, parse_reference(route_reference(*route)))
                 except AugurError as exc:
                     log.warning("route %s no longer resolves (%s); it keeps %s:%d",
                                 route, exc, *old)
                     continue
-                new = (mv.name, mv.version)
                 if new == old:
                     continue
                 try:
@@ -365,3 +374,39 @@ class ModelManager:
     def measured_bytes(self) -> int:
         """Resident-memory growth measured when the versions in memory loaded."""
         return sum(e.measured_bytes for e in self._entries.values())
+
+
+def route_reference(name: str, version: str | None) -> str:
+    """The reference a route names: ``name`` (or a reference), plus a v2 version segment.
+
+    Raises:
+        InvalidReference: both a reference and a version, or a version that is not a
+            canonical positive integer.
+        InvalidName: the name breaks the naming rules.
+    """
+    if version is None:
+        parse_reference(name)
+        return name
+    ref = parse_reference(name)
+    if ref.alias is not None or ref.version is not None:
+        raise InvalidReference(f"model {name!r} is a reference; give either it or a "
+                               f"version ({version!r}), not both")
+    return f"{name}:{parse_version(version)}"
+
+
+def resolve_in(models: dict[str, ModelInfo], ref: Reference) -> VersionKey:
+    """Where ``ref`` points given every model's aliases and latest version (no I/O).
+
+    Raises:
+        ModelNotFound: the model or alias is gone.
+    """
+    info = models.get(ref.name)
+    if info is None or info.latest is None:
+        raise ModelNotFound(f"no model named {ref.name!r}")
+    if ref.version is not None:
+        return (ref.name, ref.version)
+    if ref.alias is not None:
+        if ref.alias not in info.aliases:
+            raise ModelNotFound(f"model {ref.name!r} has no alias {ref.alias!r}")
+        return (ref.name, info.aliases[ref.alias])
+    return (ref.name, info.aliases.get(DEFAULT_ALIAS, info.latest))

@@ -22,10 +22,12 @@ from typing import Any
 import uvicorn
 
 from augur.errors import ConfigError
+from augur.http import BearerAuth
 from augur.registry import Registry
 from augur.serving.accesslog import AccessLog
 from augur.serving.admin import build_admin_app
 from augur.serving.batch_control import BatchControl
+from augur.serving.connections import uvicorn_options
 from augur.serving.dataplane import DataPlane, Enricher
 from augur.serving.feature_enricher import FeatureEnricher
 from augur.serving.hybrid import HybridEnricher
@@ -42,8 +44,11 @@ GRPC_MODULE = "augur.serving.grpc_server"
 
 def build_app(dataplane: DataPlane, settings: ServerSettings,
               access_log: AccessLog | None = None) -> RestApp:
-    """The ASGI app of the REST transport: hot v2 routes, then the admin app."""
-    return RestApp(dataplane, settings, build_admin_app(dataplane, settings), access_log)
+    """The ASGI app of the REST transport: the protocol routes, then the admin app, with
+    one bearer check for both."""
+    auth = BearerAuth(settings.inference_token, settings.admin_token, settings.metrics_token)
+    return RestApp(dataplane, settings, build_admin_app(dataplane, settings, auth), access_log,
+                   auth)
 
 
 def create_dataplane(registry: Registry, settings: ServerSettings,
@@ -145,9 +150,12 @@ class Server:
         sock = _bind(settings.host, settings.http_port)
         self.http_port = int(sock.getsockname()[1])
         config = uvicorn.Config(build_app(self.dataplane, settings, self._access_log),
-                                http="httptools", ws="none", lifespan="off", access_log=False,
+                                ws="none", lifespan="off", access_log=False,
                                 log_level="warning", server_header=False, date_header=False,
-                                backlog=2048, timeout_keep_alive=30, proxy_headers=False)
+                                backlog=2048, proxy_headers=False,
+                                **uvicorn_options(settings.header_timeout_s,
+                                                  settings.keepalive_timeout_s,
+                                                  settings.max_connections))
         self._uvicorn = _Uvicorn(config)
         self._serve_task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
         while not self._uvicorn.started:

@@ -69,6 +69,10 @@ class ModelSettings:
         features: a feature definitions file whose ``Deployment`` for this model
             binds it to feature views (see :mod:`augur.serving.feature_enricher`).
         feature_store: the online store URL (``redis://...``, ``sqlite:///...``).
+        convert_datatypes: accept Open Inference Protocol tensors whose declared
+            datatype differs from the model's and convert them when no value is lost
+            (``INT8`` or ``FP64`` for ``FP32``...). Off by default: as in Triton, a
+            mismatch is a 400 naming the input, the expected and the received type.
 
     Batching: ``max_batch_size``, ``max_delay_ms`` and ``instances`` of a version with
     tuned options (``augur tune``) come from those options unless ``[models.NAME]``
@@ -91,6 +95,7 @@ class ModelSettings:
     hybrid_write_back: bool = False
     features: str | None = None
     feature_store: str | None = None
+    convert_datatypes: bool = False
 
     def __post_init__(self) -> None:
         if self.hybrid_max_age_s < 0:
@@ -137,11 +142,25 @@ class ServerSettings:
             the operating system only at the next load, and only with glibc (other
             allocators, and fragmentation, may keep it), so the process's resident
             memory can stay above the budget after evictions.
-        max_body_bytes: largest request body accepted (413 beyond).
+        max_body_bytes: largest inference request body accepted (413 beyond).
+        max_control_body_bytes: largest body of every other route (admin, repository,
+            batch, console; 413 beyond). Bodies are counted as they arrive and refused
+            before they are buffered whole.
+        body_timeout_s: seconds a client may take to send a whole body (408 beyond).
+        header_timeout_s: seconds a connection may take to send a request's headers,
+            from its first byte or from connecting (the connection is closed beyond).
+        keepalive_timeout_s: seconds an idle keep-alive connection stays open.
+        max_connections: open HTTP connections at most; more are closed at once (and
+            gRPC refuses more than this many concurrent calls).
         defaults: batching, queue and timeout settings of every model.
         models: per-model overrides, by model name.
-        admin_token: bearer token for load, unload and alias moves (``None``: open).
-        inference_token: bearer token for inference and metadata (``None``: open).
+        admin_token: bearer token for load, unload, alias moves, traffic, batch jobs
+            and the admin listings (``None``: the inference token guards them).
+        inference_token: bearer token for inference, metadata, model readiness, the
+            repository index, lookups and edge bundles (``None``: open). With any token
+            set, only liveness and readiness (and ``/metrics``, see below) stay open.
+        metrics_token: bearer token for ``/metrics`` (``None``: open, so Prometheus
+            can scrape without credentials; the admin token is accepted too).
         alias_poll_seconds: how often the registry is polled for moved aliases.
         access_log: ``stderr``, ``off`` or a file path; one JSON line per request.
         preload: references loaded at start-up (readiness waits for them).
@@ -162,10 +181,16 @@ class ServerSettings:
     grpc_enabled: bool = True
     memory_budget: int | None = None
     max_body_bytes: int = 64 * 2**20
+    max_control_body_bytes: int = 2**20
+    body_timeout_s: float = 60.0
+    header_timeout_s: float = 10.0
+    keepalive_timeout_s: float = 5.0
+    max_connections: int = 4096
     defaults: ModelSettings = field(default_factory=ModelSettings)
     models: Mapping[str, ModelSettings] = field(default_factory=dict)
     admin_token: str | None = None
     inference_token: str | None = None
+    metrics_token: str | None = None
     alias_poll_seconds: float = 1.0
     access_log: str = "stderr"
     preload: tuple[str, ...] = ()
@@ -182,6 +207,14 @@ class ServerSettings:
                 raise ConfigError(f"port must be within 0-65535, got {port}")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"max_body_bytes must be >= 1024, got {self.max_body_bytes}")
+        if self.max_control_body_bytes < 1024:
+            raise ConfigError("max_control_body_bytes must be >= 1024, got "
+                              f"{self.max_control_body_bytes}")
+        for key in ("body_timeout_s", "header_timeout_s", "keepalive_timeout_s"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"{key} must be > 0, got {getattr(self, key)}")
+        if self.max_connections < 1:
+            raise ConfigError(f"max_connections must be >= 1, got {self.max_connections}")
         if self.memory_budget is not None and self.memory_budget <= 0:
             raise ConfigError(f"memory_budget must be > 0, got {self.memory_budget}")
         if self.alias_poll_seconds <= 0:
@@ -238,7 +271,7 @@ class ServerSettings:
         values["models"] = {str(name): _model_settings(v, base, f"models.{name}")
                             for name, v in models.items()}
         values["model_overrides"] = {str(name): frozenset(v) for name, v in models.items()}
-        for key in ("memory_budget", "max_body_bytes"):
+        for key in ("memory_budget", "max_body_bytes", "max_control_body_bytes"):
             if isinstance(values.get(key), str):
                 values[key] = parse_bytes(values[key])
         if isinstance(values.get("preload"), str):
@@ -257,6 +290,8 @@ _ENV = {
     "AUGUR_GRPC_PORT": ("grpc_port", int), "AUGUR_MEMORY_BUDGET": ("memory_budget", str),
     "AUGUR_MAX_BODY": ("max_body_bytes", str), "AUGUR_ADMIN_TOKEN": ("admin_token", str),
     "AUGUR_INFERENCE_TOKEN": ("inference_token", str),
+    "AUGUR_METRICS_TOKEN": ("metrics_token", str),
+    "AUGUR_MAX_CONNECTIONS": ("max_connections", int),
     "AUGUR_ACCESS_LOG": ("access_log", str), "AUGUR_PRELOAD": ("preload", str),
     "AUGUR_MAX_BATCH_SIZE": ("max_batch_size", int), "AUGUR_MAX_DELAY_MS": ("max_delay_ms", float),
     "AUGUR_MAX_QUEUE": ("max_queue_size", int), "AUGUR_TIMEOUT_MS": ("timeout_ms", float),

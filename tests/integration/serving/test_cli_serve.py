@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from augur.serving import free_port
+from augur.serving.server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ import tritonclient.grpc as triton
 
 from augur.registry import Registry
 from augur.runtime import load
-from augur.serving import free_port
+from augur.serving.server import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

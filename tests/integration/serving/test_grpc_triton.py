@@ -148,7 +148,9 @@ def test_bad_input_gets_the_right_status_and_the_server_keeps_serving(
         == grpc.StatusCode.NOT_FOUND
     assert _code(lambda: stub.ModelReady(pb.ModelReadyRequest(name="nope"))) \
         == grpc.StatusCode.NOT_FOUND
-    assert not stub.ModelReady(pb.ModelReadyRequest(name="iris", version="x")).ready
+    for version in ("x", "01", "\u0661", "99999999999999999999"):  # not canonical: refused
+        assert _code(lambda v=version: stub.ModelReady(pb.ModelReadyRequest(
+            name="iris", version=v))) == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(InferenceServerException, match="INVALID_ARGUMENT"):
         client.infer("iris", [_iris_input(ROWS[:, :3])])
     assert client.is_server_ready()
@@ -204,9 +206,10 @@ def test_a_bad_timeout_parameter_is_refused(examples_registry: Registry,
 
 async def test_start_grpc_server_records_each_call(examples_registry: Registry,
                                                    tmp_path: Path) -> None:
-    from augur.serving import ServerSettings, create_dataplane, free_port
+    from augur.serving import ServerSettings, create_dataplane
     from augur.serving.accesslog import AccessLog
     from augur.serving.grpc_server import start_grpc_server
+    from augur.serving.server import free_port
 
     settings = ServerSettings(http_port=0, grpc_port=free_port(), access_log="off")
     dataplane = create_dataplane(examples_registry, settings)

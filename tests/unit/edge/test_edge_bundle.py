@@ -138,6 +138,7 @@ def test_models_with_extension_operators_are_refused(registry: Registry,
 
     from augur.edge import routes
     from augur.edge.formats import check_edge_compatible
+    from augur.http import exception_handlers
     from augur.signature import Signature, TensorSpec
 
     data = _contrib_model()
@@ -151,6 +152,7 @@ def test_models_with_extension_operators_are_refused(registry: Registry,
         with pytest.raises(ExportFailed, match="cannot run on the edge"):
             export_bundle("upper", target=target, out=tmp_path / target, registry=registry)
         assert not (tmp_path / target).exists()
-    page = TestClient(Starlette(routes=routes(registry))).get("/edge/upper")
+    app = Starlette(routes=routes(registry), exception_handlers=exception_handlers())
+    page = TestClient(app).get("/edge/upper")
     assert page.status_code == 422 and "onnxruntime-extensions" in page.json()["error"]
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from augur.serving.codec_v2 import decode_request, encode_response
-from augur.serving.types import InferenceResponse, ResponseOutput
+from augur.serving.codecs.v2_json import decode_request, encode_response
+from augur.serving.types import InferenceRequest, InferenceResponse, ResponseOutput
 
 DTYPES = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32,
           "UINT8": np.uint8, "BOOL": np.bool_}
@@ -37,8 +37,10 @@ def test_json_and_binary_decode_alike_and_responses_round_trip(
     for decoded in (from_json.inputs[0].data, from_binary.inputs[0].data):
         assert decoded.dtype == arr.dtype and decoded.shape == arr.shape
         np.testing.assert_array_equal(decoded, arr)
-    out = ResponseOutput("y", datatype, list(arr.shape), arr, binary_data=True)
-    body, n = encode_response(InferenceResponse("m", "1", [out]))
+    out = ResponseOutput("y", arr)
+    wants_binary = InferenceRequest([], parameters={"binary_data_output": True})
+    body, n = encode_response(InferenceResponse("m", "1", [out]), wants_binary)
+    assert orjson.loads(body[:n])["outputs"][0]["datatype"] == datatype
     assert n is not None
     size = orjson.loads(body[:n])["outputs"][0]["parameters"]["binary_data_size"]
     back = np.frombuffer(body[n:n + size], dtype=arr.dtype).reshape(arr.shape)

@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from augur.errors import InvalidInput
-from augur.serving.codec_v2 import decode_request, encode_response
-from augur.serving.types import InferenceResponse, ResponseOutput
+from augur.serving.codecs.v2_json import decode_request, encode_response
+from augur.serving.types import InferenceRequest, InferenceResponse, RequestOutput, ResponseOutput
 
 
 def _binary_body(header: dict[str, object], *chunks: bytes) -> tuple[bytes, int]:
@@ -28,7 +28,7 @@ def test_json_request_decodes_to_shaped_arrays() -> None:
     assert req.id == "r1" and req.parameters == {"timeout": 5000}
     assert req.inputs[0].data.dtype == np.float32 and req.inputs[0].data.shape == (2, 2)
     assert req.inputs[1].data.tolist() == ["a", "b"]
-    assert req.outputs is not None and req.outputs[0].binary_data
+    assert req.outputs is not None and req.outputs[0].parameters["binary_data"] is True
 
 
 def test_binary_inputs_decode_numbers_and_strings() -> None:
@@ -93,16 +93,16 @@ def test_binary_sizes_that_disagree_with_the_body_are_rejected() -> None:
 def test_response_encodes_json_and_binary_outputs() -> None:
     probs = np.array([[0.25, 0.75]], dtype=np.float32)
     labels = np.array(["yes"], dtype=object)
-    resp = InferenceResponse("m", "2", [
-        ResponseOutput("p", "FP32", [1, 2], probs, binary_data=True),
-        ResponseOutput("label", "BYTES", [1], labels)], id="7")
-    body, n = encode_response(resp)
+    resp = InferenceResponse("m", "2", [ResponseOutput("p", probs),
+                                        ResponseOutput("label", labels)], id="7")
+    asked = InferenceRequest([], outputs=[RequestOutput("p", {"binary_data": True}),
+                                          RequestOutput("label")])
+    body, n = encode_response(resp, asked)
     assert n is not None
     head = orjson.loads(body[:n])
     assert head["model_version"] == "2" and head["id"] == "7"
     assert head["outputs"][1]["data"] == ["yes"]
     assert head["outputs"][0]["parameters"]["binary_data_size"] == 8
     np.testing.assert_array_equal(np.frombuffer(body[n:], dtype=np.float32), probs.ravel())
-    body, n = encode_response(InferenceResponse("m", "1", [
-        ResponseOutput("p", "FP32", [1, 2], probs)]))
+    body, n = encode_response(InferenceResponse("m", "1", [ResponseOutput("p", probs)]))
     assert n is None and orjson.loads(body)["outputs"][0]["data"] == [0.25, 0.75]

@@ -10,7 +10,7 @@ from augur.errors import ConfigError
 from augur.registry import Registry, TuningCache
 from augur.runtime import RuntimeOptions, hardware_fingerprint, runtime_version
 from augur.serving import ModelSettings, ServerSettings
-from augur.serving.loaded import load_version, tuned_batching
+from augur.serving.loaded import MemoryMeter, load_version, tuned_batching
 from augur.serving.metrics import ServerMetrics
 
 
@@ -56,26 +56,26 @@ def test_a_loaded_version_batches_by_its_tuned_options(iris_registry: Registry) 
                                       RuntimeOptions(batch_size=8, batch_delay_ms=2.5).to_dict())
     metrics = ServerMetrics()
     with ThreadPoolExecutor(1) as pool:
-        plain = load_version(iris_registry, mv, ServerSettings(), metrics, pool)
+        plain = load_version(iris_registry, mv, ServerSettings(), metrics, pool, MemoryMeter())
         assert (plain.batcher.settings.max_batch_size, plain.batcher.settings.max_delay_ms) \
             == (8, 2.5)
         overridden = ServerSettings.from_dict({"max_batch_size": 32,
                                                "models": {"iris": {"max_batch_size": 4}}})
-        entry = load_version(iris_registry, mv, overridden, metrics, pool)
+        entry = load_version(iris_registry, mv, overridden, metrics, pool, MemoryMeter())
         assert (entry.batcher.settings.max_batch_size, entry.batcher.settings.max_delay_ms) \
             == (4, 2.5)
         # a server-wide default is not a per-model override: the tuned size wins
         defaults_only = ServerSettings.from_dict({"max_batch_size": 32})
-        entry = load_version(iris_registry, mv, defaults_only, metrics, pool)
+        entry = load_version(iris_registry, mv, defaults_only, metrics, pool, MemoryMeter())
         assert entry.batcher.settings.max_batch_size == 8
         untuned = load_version(iris_registry, iris_registry.resolve("iris:1"), defaults_only,
-                               metrics, pool)
+                               metrics, pool, MemoryMeter())
         assert untuned.batcher.settings.max_batch_size == 32
         TuningCache(iris_registry.db).put(
             mv.artifact, hardware_fingerprint(), runtime_version(),
             RuntimeOptions(intra_op_threads=1, batch_size=8, instances=2).to_dict())
         threaded = ServerSettings.from_dict({"models": {"iris": {"executor": "thread"}}})
-        side_by_side = load_version(iris_registry, mv, threaded, metrics, pool)
+        side_by_side = load_version(iris_registry, mv, threaded, metrics, pool, MemoryMeter())
         assert side_by_side.batcher.settings.instances == 2
         assert not side_by_side.batcher.inline
         assert side_by_side.model.options.intra_op_threads == 1

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from augur.errors import InvalidInput
-from augur.serving import codec_grpc
+from augur.serving.codecs import v2_grpc as codec_grpc
 from augur.serving.proto import grpc_predict_v2_pb2 as pb
 from augur.serving.types import InferenceResponse, ResponseOutput
 
@@ -59,7 +59,7 @@ def test_raw_round_trip(arr: np.ndarray) -> None:
                                                           .tobytes()]))
     np.testing.assert_array_equal(req.inputs[0].data, arr)
     resp = codec_grpc.encode_response(
-        InferenceResponse("m", "1", [ResponseOutput("y", datatype, list(arr.shape), arr)]),
+        InferenceResponse("m", "1", [ResponseOutput("y", arr)]),
         raw=True)
     back = np.frombuffer(resp.raw_output_contents[0], dtype=arr.dtype).reshape(arr.shape)
     np.testing.assert_array_equal(back, arr)
@@ -83,7 +83,7 @@ def test_raw_bytes_tensor_decodes_and_strings_encode_as_utf8() -> None:
     assert req.inputs[0].data[2, 0] == "é"
     out = np.array([["a"], ["é"]], dtype=object)
     resp = codec_grpc.encode_response(
-        InferenceResponse("m", "1", [ResponseOutput("y", "BYTES", [2, 1], out)]), raw=True)
+        InferenceResponse("m", "1", [ResponseOutput("y", out)]), raw=True)
     assert resp.raw_output_contents[0] == b"\x01\x00\x00\x00a\x02\x00\x00\x00" + "é".encode()
 
 
@@ -91,8 +91,8 @@ def test_typed_response_when_the_request_was_typed() -> None:
     probs = np.array([[0.25, 0.75]], dtype=np.float32)
     labels = np.array([1], dtype=np.int64)
     resp = codec_grpc.encode_response(InferenceResponse(
-        "iris", "2", [ResponseOutput("probabilities", "FP32", [1, 2], probs),
-                      ResponseOutput("label", "INT64", [1], labels)],
+        "iris", "2", [ResponseOutput("probabilities", probs),
+                      ResponseOutput("label", labels)],
         id="r1", parameters={"batched": True, "n": 3, "took": 0.5, "who": "x"}), raw=False)
     assert list(resp.outputs[0].contents.fp32_contents) == [0.25, 0.75]
     assert list(resp.outputs[1].contents.int64_contents) == [1]
@@ -140,14 +140,19 @@ BAD_REQUESTS = {
     "duplicate name": (_request(_typed("x", "FP32", np.zeros(1, np.float32)),
                                 _typed("x", "FP32", np.zeros(1, np.float32))), "more than once"),
     "bytes truncated prefix": (_request(pb.ModelInferRequest.InferInputTensor(
-        name="s", datatype="BYTES", shape=[1]), raw=[b"\x01\x00"]), "inside a length prefix"),
+        name="s", datatype="BYTES", shape=[1]), raw=[b"\x01\x00"]), "need at least 4 bytes"),
     "bytes overrun": (_request(pb.ModelInferRequest.InferInputTensor(
         name="s", datatype="BYTES", shape=[1]), raw=[b"\xff\x00\x00\x00ab"]), "claims 255"),
     "bytes too many": (_request(pb.ModelInferRequest.InferInputTensor(
         name="s", datatype="BYTES", shape=[1]),
         raw=[b"\x01\x00\x00\x00a\x01\x00\x00\x00b"]), "more than the 1"),
     "bytes too few": (_request(pb.ModelInferRequest.InferInputTensor(
-        name="s", datatype="BYTES", shape=[2]), raw=[b"\x01\x00\x00\x00a"]), "holds 1"),
+        name="s", datatype="BYTES", shape=[2]), raw=[b"\x01\x00\x00\x00a"]), "need at least 8"),
+    "bytes too few, counted": (_request(pb.ModelInferRequest.InferInputTensor(
+        name="s", datatype="BYTES", shape=[2]), raw=[b"\x01\x00\x00\x00a\x00\x00\x00"]),
+        "ends inside a length prefix"),
+    "huge claim, tiny raw": (_request(pb.ModelInferRequest.InferInputTensor(
+        name="s", datatype="BYTES", shape=[100_000_000, 4]), raw=[b""]), "need at least"),
     "bytes not utf-8": (_request(pb.ModelInferRequest.InferInputTensor(
         name="s", datatype="BYTES", shape=[1]), raw=[b"\x02\x00\x00\x00\xff\xfe"]),
         "element 0 is not UTF-8"),

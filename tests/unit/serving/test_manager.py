@@ -13,7 +13,7 @@ import pytest
 from augur.errors import ModelNotFound, ModelNotReady
 from augur.registry import Registry
 from augur.serving import ModelManager, ServerSettings
-from augur.serving.loaded import MEASURE_FLOOR_BYTES, MeasureCounts, measure_counts
+from augur.serving.loaded import MEASURE_FLOOR_BYTES, MeasureCounts
 from augur.serving.metrics import ServerMetrics
 from augur.signature import Signature
 
@@ -161,9 +161,9 @@ async def test_reloaded_version_is_charged_its_first_measure_without_measuring(
         first = await manager.get("big1")
         await manager.get("big2")  # evicts big1
         assert not manager.is_loaded(("big1", 1))
-        counts = measure_counts()
+        counts = manager.meter.counts()
         again = await manager.get("big1")  # evicts big2: more than half the budget freed
-        assert measure_counts() == MeasureCounts(counts.measures, counts.trims + 1)
+        assert manager.meter.counts() == MeasureCounts(counts.measures, counts.trims + 1)
         assert again is not first and again.measured_bytes == first.measured_bytes
         assert again.cost == first.cost and manager.memory_bytes() == again.cost
     finally:
@@ -176,13 +176,13 @@ async def test_measured_load_trims_before_only_after_something_was_freed(
     await manager.start()
     try:
         await manager.get("a")
-        counts = measure_counts()
+        counts = manager.meter.counts()
         await manager.get("b")  # nothing freed since a's trim: b trims after its load only
-        assert measure_counts() == MeasureCounts(counts.measures + 1, counts.trims + 1)
+        assert manager.meter.counts() == MeasureCounts(counts.measures + 1, counts.trims + 1)
         await manager.unload("a")
-        counts = measure_counts()
+        counts = manager.meter.counts()
         await manager.get("a")  # a's pages were freed: a trims before and after
-        assert measure_counts() == MeasureCounts(counts.measures + 1, counts.trims + 2)
+        assert manager.meter.counts() == MeasureCounts(counts.measures + 1, counts.trims + 2)
     finally:
         await manager.stop()
 

@@ -175,8 +175,8 @@ async function sha256(bytes) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function fetchOk(url, as) {
-  const response = await fetch(url);
+async function fetchOk(url, as, token) {
+  const response = await fetch(url, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
   if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
   return as === "json" ? response.json() : response.arrayBuffer();
 }
@@ -265,13 +265,14 @@ export class EdgeModel {
 
 // Load a bundle: its manifest, model (checked against its SHA-256) and onnxruntime-web.
 // options: ortBase (URL of the onnxruntime-web files), backend ("auto" | "wasm" | "webgpu"),
-// threads (WASM threads; default from the hardware when the page is cross-origin isolated).
+// threads (WASM threads; default from the hardware when the page is cross-origin isolated),
+// token (a bearer token for servers that require one).
 export async function load(bundleUrl, options = {}) {
   const started = performance.now();
   const base = new URL(bundleUrl, globalThis.document ? document.baseURI : location.href);
-  const manifest = await fetchOk(new URL("manifest.json", base), "json");
+  const manifest = await fetchOk(new URL("manifest.json", base), "json", options.token);
   if (manifest.format !== "augur-edge/1") throw new Error(`unknown bundle format ${manifest.format}`);
-  const bytes = await fetchOk(new URL(manifest.model_file, base));
+  const bytes = await fetchOk(new URL(manifest.model_file, base), undefined, options.token);
   const expected = manifest.checksums[manifest.model_file];
   const digest = await sha256(bytes);
   if (expected && digest !== null && digest !== expected.sha256) {

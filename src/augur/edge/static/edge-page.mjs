@@ -90,6 +90,8 @@ async function main() {
     ortBase: config.ortBase,
     backend: query.get("backend") || config.backend || "auto",
     threads: Number.isInteger(threads) && threads > 0 ? threads : undefined,
+    // the console keeps the signed-in token here; servers without tokens ignore it
+    token: sessionStorage.getItem("augur.token") || undefined,
   });
   const m = model.manifest;
   window.augurEdge.model = model;

@@ -1,8 +1,11 @@
-"""Per-request input validation against a signature, fast in the common case.
+"""Input validation of named tensors against a signature, fast in the common case.
 
 Decoded tensors usually already have the signature's dtype and rank, so the
-check is a few comparisons; anything else goes through the runtime's
-:func:`~augur.runtime.check_tensor`, which converts what it can without loss
+check is a few comparisons. Anything else depends on who sent it: a caller that
+declared its datatypes (an Open Inference Protocol request) is held to them, as
+Triton does, and a mismatch names the input, the expected and the received type;
+a caller that did not (Python arrays, a batch job) goes through
+:func:`~augur.runtime.inputs.check_tensor`, which converts what it can without loss
 and names the field when it cannot.
 """
 
@@ -14,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from augur.errors import InvalidInput
-from augur.runtime import check_tensor
-from augur.signature import Signature, TensorSpec
+from augur.runtime.inputs import check_tensor
+from augur.signature import Signature, TensorSpec, v2_datatype
 
 
 class FeedValidator:
@@ -28,7 +31,7 @@ class FeedValidator:
     def __init__(self, signature: Signature) -> None:
         self.signature = signature
         self._specs: dict[str, TensorSpec] = {s.name: s for s in signature.inputs}
-        self._names = frozenset(self._specs)
+        self.names = frozenset(self._specs)
         self._plan: dict[str, tuple[np.dtype[Any], int, tuple[tuple[int, int], ...], bool]] = {}
         for spec in signature.inputs:
             nan_ok = all(c.nullable for c in signature.columns if c.tensor == spec.name)
@@ -37,15 +40,21 @@ class FeedValidator:
             self._plan[spec.name] = (spec.numpy_dtype, len(spec.shape), fixed, check_nan)
         self._nan_ok = {name: not plan[3] for name, plan in self._plan.items()}
 
-    def check(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def check(self, feeds: dict[str, np.ndarray], *,
+              strict: bool = False) -> dict[str, np.ndarray]:
         """Return ``feeds`` in the signature's dtypes, or raise naming what is wrong.
+
+        Args:
+            feeds: input name -> array.
+            strict: the arrays carry datatypes the caller declared; one that is not
+                the signature's is refused instead of converted.
 
         Raises:
             InvalidInput: a missing or unknown input, wrong rank or dimension, a
-                datatype that cannot be converted, NaN where none is allowed, or
-                inputs with different numbers of rows.
+                datatype that differs (``strict``) or cannot be converted, NaN where
+                none is allowed, or inputs with different numbers of rows.
         """
-        if feeds.keys() != self._names:
+        if feeds.keys() != self.names:
             self._explain_names(feeds)
         out: dict[str, np.ndarray] = {}
         rows = -1
@@ -59,7 +68,13 @@ class FeedValidator:
                         ok = False
                         break
             if not ok:
-                arr = check_tensor(self._specs[name], arr, allow_nan=self._nan_ok[name])
+                spec = self._specs[name]
+                if strict and arr.dtype != dtype and not (dtype.kind == "O"
+                                                          and arr.dtype.kind in "OUS"):
+                    raise InvalidInput(f"input {name!r}: expected {spec.datatype}, got "
+                                       f"datatype {v2_datatype(arr.dtype)} (the declared "
+                                       "datatype must be the model's)")
+                arr = check_tensor(spec, arr, allow_nan=self._nan_ok[name])
             elif check_nan and arr.size:
                 flat = arr.reshape(-1)
                 # a sum of squares is NaN exactly when some value is (overflow gives inf)
@@ -75,14 +90,14 @@ class FeedValidator:
         return out
 
     def _explain_names(self, feeds: dict[str, np.ndarray]) -> None:
-        missing = sorted(self._names - feeds.keys())
-        extra = sorted(feeds.keys() - self._names)
+        missing = sorted(self.names - feeds.keys())
+        extra = sorted(feeds.keys() - self.names)
         parts = []
         if missing:
             parts.append(f"missing input(s) {missing}")
         if extra:
             parts.append(f"unknown input(s) {extra}")
-        raise InvalidInput("; ".join(parts) + f"; the model takes {sorted(self._names)}")
+        raise InvalidInput("; ".join(parts) + f"; the model takes {sorted(self.names)}")
 
 
 def warmup_feeds(signature: Signature, rows: int = 1) -> dict[str, np.ndarray]:

@@ -4,10 +4,18 @@ With the binary extension the body is a JSON header of
 ``Inference-Header-Content-Length`` bytes followed by raw tensors in input
 order, each announced by its ``binary_data_size`` parameter; ``BYTES`` elements
 are each a 4-byte little-endian length and the bytes.
+
+Every element count a request declares is checked against the bytes it sent
+before anything is allocated (an element takes at least one byte of a JSON or
+binary body, and four of a binary ``BYTES`` tensor), so a 100-byte request cannot
+make the server allocate for a billion elements. JSON data must be of its
+declared datatype: no strings, nulls or booleans among numbers, no fractions in
+integer tensors, nothing beyond the type's range.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Any
 
@@ -16,11 +24,15 @@ import orjson
 
 from augur.errors import InvalidInput
 from augur.serving.types import InferenceRequest, InferenceResponse, RequestInput, RequestOutput
-from augur.signature import V2_TO_NUMPY
+from augur.signature import V2_TO_NUMPY, v2_datatype
 
 _LEN = struct.Struct("<I")
 _NO_BINARY = memoryview(b"")
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+#: Most input tensors one request may carry.
+MAX_INPUTS = 4096
+#: numpy kinds JSON data may arrive as, per target kind (ints are fine for floats).
+_JSON_KINDS = {"f": "fiu", "i": "iu", "u": "iu", "b": "b"}
 
 
 def decode_request(body: bytes, header_length: int | None = None) -> InferenceRequest:
@@ -31,8 +43,8 @@ def decode_request(body: bytes, header_length: int | None = None) -> InferenceRe
         header_length: the ``Inference-Header-Content-Length`` header, if sent.
 
     Raises:
-        InvalidInput: malformed JSON, a missing field, data that does not fill
-            its shape, or binary sizes that disagree with the body.
+        InvalidInput: malformed JSON, a missing field, data of another datatype or
+            that does not fill its shape, or sizes that disagree with the body.
     """
     if header_length is None:
         header, binary = body, _NO_BINARY
@@ -45,29 +57,51 @@ def decode_request(body: bytes, header_length: int | None = None) -> InferenceRe
         doc = orjson.loads(header)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"malformed JSON in the request body: {exc}") from None
-    if not isinstance(doc, dict):
-        raise InvalidInput("the request body must be a JSON object with \"inputs\"")
+    if type(doc) is not dict:
+        raise InvalidInput('the request body must be a JSON object with "inputs"')
     raw_inputs = doc.get("inputs")
-    if not isinstance(raw_inputs, list) or not raw_inputs:
-        raise InvalidInput('"inputs" must be a non-empty list of tensors')
+    if type(raw_inputs) is not list or not raw_inputs:
+        hint = (' (this is a plain JSON body: POST it to /v1/models/{model}:predict)'
+                if "instances" in doc else "")
+        raise InvalidInput(f'"inputs" must be a non-empty list of tensors{hint}')
+    if len(raw_inputs) > MAX_INPUTS:
+        raise InvalidInput(f"the request has {len(raw_inputs)} inputs; at most {MAX_INPUTS}")
     inputs: list[RequestInput] = []
     offset = 0
+    budget = len(body)
+    check_bools = b"true" in header or b"false" in header
     for i, item in enumerate(raw_inputs):
-        tensor, offset = _decode_input(item, i, binary, offset)
+        tensor, offset = _decode_input(item, i, binary, offset, budget, check_bools)
         inputs.append(tensor)
     if offset != len(binary):
         raise InvalidInput(f"the binary part of the body has {len(binary)} bytes but the "
                            f"inputs' binary_data_size values add up to {offset}")
     parameters = doc.get("parameters") or {}
-    if not isinstance(parameters, dict):
+    if type(parameters) is not dict:
         raise InvalidInput('"parameters" must be an object')
     request_id = doc.get("id")
     return InferenceRequest(inputs, _decode_outputs(doc.get("outputs")),
                             id=str(request_id) if request_id is not None else None,
-                            parameters=parameters)
+                            parameters=parameters, timeout=timeout_seconds(parameters))
 
 
-def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[RequestInput, int]:
+def timeout_seconds(parameters: dict[str, Any]) -> float | None:
+    """The request parameter ``timeout`` (microseconds, as in Triton) in seconds.
+
+    Raises:
+        InvalidInput: it is not a positive number.
+    """
+    if not parameters or "timeout" not in parameters:
+        return None
+    value = parameters["timeout"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidInput(f'parameter "timeout" must be a positive number of microseconds, '
+                           f"got {value!r}")
+    return float(value) / 1e6
+
+
+def _decode_input(item: Any, i: int, binary: memoryview, offset: int, budget: int,
+                  check_bools: bool) -> tuple[RequestInput, int]:
     # Hot path: exact type checks and one pass over the shape.
     if type(item) is not dict:
         raise InvalidInput(f"input {i} must be an object with name, datatype, shape and data")
@@ -88,6 +122,9 @@ def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[R
             raise InvalidInput(f'input {name!r}: "shape" must be a list of non-negative '
                                f"integers, got {shape!r}")
         count *= dim
+    if count > budget:
+        raise InvalidInput(f"input {name!r}: shape {shape} declares {count} elements, more "
+                           f"than the {budget}-byte body can hold")
     params = item.get("parameters")
     if params:
         if type(params) is not dict:
@@ -107,7 +144,7 @@ def _decode_input(item: Any, i: int, binary: memoryview, offset: int) -> tuple[R
         data = item.get("data", _MISSING)
         if data is _MISSING:
             raise InvalidInput(f'input {name!r} has neither "data" nor binary_data_size')
-        arr = _from_json(name, datatype, data, count)
+        arr = _from_json(name, datatype, data, count, check_bools)
     dims = tuple(shape)
     if arr.shape != dims:
         arr = arr.reshape(dims)
@@ -121,19 +158,78 @@ _AS_IS = frozenset(np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, 
                                          np.float32, np.float64))
 
 
-def _from_json(name: str, datatype: str, data: Any, count: int) -> np.ndarray:
-    try:
-        if datatype == "BYTES":
+def _has_bool(data: Any) -> bool:
+    if type(data) is list:
+        return any(_has_bool(v) for v in data)
+    return type(data) is bool
+
+
+def _from_json(name: str, datatype: str, data: Any, count: int, check_bools: bool) -> np.ndarray:
+    want = V2_TO_NUMPY[datatype]
+    if datatype == "BYTES":
+        try:
             arr = np.array(data, dtype=object).reshape(-1)
-            if not all(isinstance(v, str | bytes) for v in arr):
-                raise InvalidInput(f"input {name!r}: BYTES data must be strings")
-        else:
-            arr = np.array(data, dtype=V2_TO_NUMPY[datatype])
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise InvalidInput(f"input {name!r}: data is not {datatype}: {exc}") from None
+        except ValueError as exc:
+            raise InvalidInput(f"input {name!r}: data is not BYTES: {exc}") from None
+        if not all(type(v) is str for v in arr):
+            raise InvalidInput(f"input {name!r}: BYTES data must be strings")
+    else:
+        try:
+            arr = np.array(data)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise InvalidInput(f"input {name!r}: data is not {datatype}: {exc}") from None
+        if not arr.size:  # [] has no type of its own
+            arr = arr.astype(want)
+        elif arr.dtype.kind == "O" and want.kind == "f":
+            arr = _nulls_as_nan(name, datatype, arr)
+        if arr.dtype.kind not in _JSON_KINDS[want.kind]:
+            raise InvalidInput(f"input {name!r}: data is not {datatype}: found "
+                               f"{_kind_name(arr)} values")
+        if want.kind != "b" and check_bools and _has_bool(data):
+            raise InvalidInput(f"input {name!r}: data is not {datatype}: found booleans")
+        if arr.dtype != want:
+            arr = _narrow(name, datatype, arr, want)
     if arr.size != count:
         raise InvalidInput(f"input {name!r}: shape needs {count} values, data has {arr.size}")
     return arr
+
+
+def _nulls_as_nan(name: str, datatype: str, arr: np.ndarray) -> np.ndarray:
+    """JSON numbers with nulls (missing values, as JSON has no NaN) as float64 with NaN;
+    the signature then decides whether NaN is allowed there."""
+    flat = arr.reshape(-1)
+    for value in flat:
+        if value is not None and (type(value) is bool or not isinstance(value, int | float)):
+            raise InvalidInput(f"input {name!r}: data is not {datatype}: found "
+                               f"{type(value).__name__} values")
+    return np.array([np.nan if v is None else v for v in flat],
+                    dtype=np.float64).reshape(arr.shape)
+
+
+def _kind_name(arr: np.ndarray) -> str:
+    kind = arr.dtype.kind
+    if kind == "O":
+        return "null or mixed-type"
+    return {"U": "string", "S": "string", "f": "fractional", "b": "boolean"}.get(kind, str(
+        arr.dtype))
+
+
+def _narrow(name: str, datatype: str, arr: np.ndarray, want: np.dtype[Any]) -> np.ndarray:
+    """``arr`` (JSON numbers as int64/uint64/float64) as ``want``, refusing what does not fit."""
+    if arr.size:
+        if want.kind in "iu":
+            info = np.iinfo(want)
+            low, high = arr.min(), arr.max()
+            if low < info.min or high > info.max:
+                bad = low if low < info.min else high
+                raise InvalidInput(f"input {name!r}: value {bad} is out of the range of "
+                                   f"{datatype}")
+        elif want.kind == "f" and want.itemsize < arr.dtype.itemsize:
+            peak = float(np.abs(arr).max())
+            if peak > float(np.finfo(want).max):
+                raise InvalidInput(f"input {name!r}: value {peak:g} is out of the range of "
+                                   f"{datatype}")
+    return arr.astype(want)
 
 
 def _from_binary(name: str, datatype: str, chunk: memoryview, count: int) -> np.ndarray:
@@ -143,6 +239,9 @@ def _from_binary(name: str, datatype: str, chunk: memoryview, count: int) -> np.
             raise InvalidInput(f"input {name!r}: binary_data_size is {len(chunk)} bytes but "
                                f"shape x {datatype} needs {count * dtype.itemsize}")
         return np.frombuffer(chunk, dtype=dtype)
+    if count * _LEN.size > len(chunk):  # before allocating: each element has a length prefix
+        raise InvalidInput(f"input {name!r}: {count} BYTES elements need at least "
+                           f"{count * _LEN.size} bytes, binary_data_size is {len(chunk)}")
     out = np.empty(count, dtype=object)
     pos = 0
     for k in range(count):
@@ -165,31 +264,60 @@ def _from_binary(name: str, datatype: str, chunk: memoryview, count: int) -> np.
 def _decode_outputs(raw: Any) -> list[RequestOutput] | None:
     if raw is None:
         return None
-    if not isinstance(raw, list):
+    if type(raw) is not list:
         raise InvalidInput('"outputs" must be a list')
+    if len(raw) > MAX_INPUTS:
+        raise InvalidInput(f'"outputs" names {len(raw)} outputs; at most {MAX_INPUTS}')
     outputs = []
     for item in raw:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        if type(item) is not dict or type(item.get("name")) is not str:
             raise InvalidInput('each of "outputs" must be an object with a "name"')
         params = item.get("parameters") or {}
-        if not isinstance(params, dict):
+        if type(params) is not dict:
             raise InvalidInput(f'output {item["name"]!r}: "parameters" must be an object')
-        outputs.append(RequestOutput(item["name"], bool(params.get("binary_data")), params))
+        outputs.append(RequestOutput(item["name"], params))
     return outputs or None
 
 
-def encode_response(response: InferenceResponse) -> tuple[bytes, int | None]:
-    """Encode a response; return the body and, with binary outputs, the JSON length."""
+@functools.lru_cache(maxsize=64)
+def datatype_of(dtype: np.dtype[Any]) -> str:
+    """The v2 datatype of an output's dtype (remembered: a dict hit per output)."""
+    return v2_datatype(dtype)
+
+
+def _binary_outputs(request: InferenceRequest | None) -> bool | set[str]:
+    """Which outputs go in the binary extension: all, some by name, or none."""
+    if request is None:
+        return False
+    if request.parameters and request.parameters.get("binary_data_output") is True:
+        return True
+    if request.outputs:
+        return {o.name for o in request.outputs if o.parameters.get("binary_data") is True}
+    return False
+
+
+def encode_response(response: InferenceResponse,
+                    request: InferenceRequest | None = None) -> tuple[bytes, int | None]:
+    """Encode a response; return the body and, with binary outputs, the JSON length.
+
+    Args:
+        response: what the data plane answered.
+        request: the request it answers, whose ``binary_data_output`` parameter and
+            per-output ``binary_data`` flags choose the binary extension.
+    """
+    binary = _binary_outputs(request)
     outputs: list[dict[str, Any]] = []
     chunks: list[bytes] = []
     for out in response.outputs:
-        entry: dict[str, Any] = {"name": out.name, "datatype": out.datatype, "shape": out.shape}
-        if out.binary_data:
-            raw = _to_binary(out.data)
+        arr = out.data
+        entry: dict[str, Any] = {"name": out.name, "datatype": datatype_of(arr.dtype),
+                                 "shape": list(arr.shape)}
+        if binary is True or (binary and out.name in binary):
+            raw = _to_binary(arr)
             entry["parameters"] = {"binary_data_size": len(raw)}
             chunks.append(raw)
         else:
-            entry["data"] = _to_json_data(out.data)
+            entry["data"] = _to_json_data(arr)
         outputs.append(entry)
     doc: dict[str, Any] = {"model_name": response.model_name,
                            "model_version": response.model_version, "outputs": outputs}

@@ -2,9 +2,12 @@
 
 Decoding turns a ``ModelInferRequest`` (typed ``contents`` or ``raw_input_contents``)
 into an :class:`~augur.serving.types.InferenceRequest` of numpy arrays, checking
-every size against the declared datatype and shape so that no malformed message
-reaches a model. Encoding turns an :class:`~augur.serving.types.InferenceResponse`
-back into a ``ModelInferResponse``, raw when the request came raw.
+every size against the declared datatype and shape before anything is allocated
+(an element takes at least one byte of raw contents, four of a raw ``BYTES``
+tensor), so that no malformed message reaches a model or the server's memory.
+Encoding turns an :class:`~augur.serving.types.InferenceResponse` back into a
+``ModelInferResponse``, raw when the request came raw. The caller's deadline and
+Triton's ``timeout`` parameter (microseconds) become the request's ``timeout``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from augur.errors import InvalidInput
+from augur.serving.codecs.v2_json import MAX_INPUTS, datatype_of, timeout_seconds
 from augur.serving.proto import grpc_predict_v2_pb2 as pb
 from augur.serving.types import InferenceRequest, InferenceResponse, RequestInput, RequestOutput
 from augur.signature import V2_TO_NUMPY
@@ -77,6 +81,9 @@ def decode_raw_bytes(name: str, raw: bytes, count: int) -> np.ndarray:
         InvalidInput: a length runs past the end, the element count differs from
             ``count``, or an element is not UTF-8.
     """
+    if count * _LENGTH.size > len(raw):  # before allocating: each element has a length prefix
+        raise InvalidInput(f"input {name!r}: {count} BYTES elements need at least "
+                           f"{count * _LENGTH.size} bytes, raw contents hold {len(raw)}")
     out = np.empty(count, dtype=object)
     view = memoryview(raw)
     pos, i, end = 0, 0, len(raw)
@@ -175,8 +182,14 @@ def set_parameters(target: Any, params: Mapping[str, Any]) -> None:
             param.string_param = str(value)
 
 
-def decode_request(msg: pb.ModelInferRequest) -> InferenceRequest:
+def decode_request(msg: pb.ModelInferRequest,
+                   deadline: float | None = None) -> InferenceRequest:
     """Decode a gRPC inference request into numpy inputs.
+
+    Args:
+        msg: the request message.
+        deadline: seconds left before the caller's deadline, if it set one; it bounds
+            the wait unless the request's ``timeout`` parameter says otherwise.
 
     Raises:
         InvalidInput: an unknown datatype, a negative or huge shape, data whose size
@@ -191,6 +204,8 @@ def decode_request(msg: pb.ModelInferRequest) -> InferenceRequest:
                            f"{count} input(s); send one per input, in order")
     if not count:
         raise InvalidInput("the request has no inputs")
+    if count > MAX_INPUTS:
+        raise InvalidInput(f"the request has {count} inputs; at most {MAX_INPUTS}")
     inputs: list[RequestInput] = []
     for i, tensor in enumerate(tensors):
         name = tensor.name
@@ -211,12 +226,14 @@ def decode_request(msg: pb.ModelInferRequest) -> InferenceRequest:
         twice = next(n for n in names if names.count(n) > 1)
         raise InvalidInput(f"input {twice!r} appears more than once")
     wanted = msg.outputs
-    outputs = [RequestOutput(name=o.name, binary_data=bool(raw),
-                             parameters=parameters_to_dict(o.parameters))
+    outputs = [RequestOutput(name=o.name, parameters=parameters_to_dict(o.parameters))
                for o in wanted] if wanted else None
-    params = msg.parameters
+    params = parameters_to_dict(msg.parameters) if msg.parameters else {}
+    timeout = timeout_seconds(params) if params else None
+    if timeout is None and deadline is not None:
+        timeout = max(deadline, 1e-6)
     return InferenceRequest(inputs=inputs, outputs=outputs, id=msg.id or None,
-                            parameters=parameters_to_dict(params) if params else {})
+                            parameters=params, timeout=timeout)
 
 
 def encode_response(response: InferenceResponse, *, raw: bool) -> pb.ModelInferResponse:
@@ -224,10 +241,10 @@ def encode_response(response: InferenceResponse, *, raw: bool) -> pb.ModelInferR
     tensors: list[pb.ModelInferResponse.InferOutputTensor] = []
     contents: list[bytes] = []
     for out in response.outputs:
-        datatype = out.datatype
-        tensor = pb.ModelInferResponse.InferOutputTensor(name=out.name, datatype=datatype,
-                                                         shape=out.shape)
         data = out.data
+        datatype = datatype_of(data.dtype)
+        tensor = pb.ModelInferResponse.InferOutputTensor(name=out.name, datatype=datatype,
+                                                         shape=list(data.shape))
         if raw or datatype not in CONTENTS_FIELD:
             if datatype == "BYTES":
                 contents.append(encode_raw_bytes(data))
