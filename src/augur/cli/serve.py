@@ -19,6 +19,7 @@ def _settings(args: argparse.Namespace) -> Any:
         "max_batch_size": args.max_batch_size, "max_delay_ms": args.max_delay_ms,
         "max_queue_size": args.max_queue, "timeout_ms": args.timeout_ms,
         "admin_token": args.admin_token, "inference_token": args.inference_token,
+        "metrics_token": args.metrics_token, "max_connections": args.max_connections,
         "access_log": args.access_log,
         "preload": tuple(args.preload) if args.preload else None,
         "grpc_enabled": False if args.no_grpc else None,
@@ -95,8 +96,16 @@ def register(subs: Any) -> None:
     p.add_argument("--max-delay-ms", type=float, help="batch fill delay under load")
     p.add_argument("--max-queue", type=int, help="requests queued per model before 429")
     p.add_argument("--timeout-ms", type=float, help="default per-request deadline")
-    p.add_argument("--admin-token", help="bearer token for load/unload/alias moves")
-    p.add_argument("--inference-token", help="bearer token for inference")
+    p.add_argument("--admin-token",
+                   help="bearer token for load/unload, alias moves, traffic, batch jobs and "
+                        "the admin listings (without it, the inference token guards them)")
+    p.add_argument("--inference-token",
+                   help="bearer token for inference, metadata, the repository index and "
+                        "lookups; with any token set only /v2/health/* stays open")
+    p.add_argument("--metrics-token", help="bearer token for /metrics (default: open)")
+    p.add_argument("--max-connections", type=int,
+                   help="open HTTP connections (and concurrent gRPC calls) at most "
+                        "(default 4096)")
     p.add_argument("--access-log", help="stderr (default), off, or a file path")
     p.add_argument("--preload", action="append", metavar="REF", help="load at start (repeat)")
     p.add_argument("--prediction-store",
@@ -124,6 +133,12 @@ batch predictions and features (per model, in the --config file):
   A feature-bound request carries the entity keys and request features instead of the
   model's inputs: v2 inputs named after them (one element per row) or plain JSON records.
   A missing feature without a default is a 422 naming the feature.
+
+limits (defaults; set them in --config): max_body_bytes 64MB for inference,
+  max_control_body_bytes 1MB for every other route, body_timeout_s 60, header_timeout_s 10
+  (a connection that does not finish its headers is closed), keepalive_timeout_s 5,
+  max_connections 4096. A v2 tensor whose datatype differs from the model's is a 400;
+  [models.NAME] convert_datatypes = true converts it when no value is lost.
 
 endpoints added to v2:
   GET  /v1/predictions/MODEL/KEY        stored prediction, its version and age (404: none)
