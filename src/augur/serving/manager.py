@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from augur.errors import AugurError, InvalidReference, ModelNotFound, ModelNotReady, Overloaded
+from augur.http import error_message
 from augur.registry import (
     DEFAULT_ALIAS,
     ModelInfo,
@@ -238,7 +239,8 @@ class ModelManager:
         return entry
 
     def _failed(self, key: VersionKey, exc: BaseException) -> None:
-        self.failures[key] = LoadFailure(key[0], key[1], str(exc))
+        # kept as clients may read it (index, admin listing): scrubbed of paths and secrets
+        self.failures[key] = LoadFailure(key[0], key[1], error_message(exc))
         self.metrics.load_failures.labels(key[0], str(key[1])).inc()
         log.error("loading %s:%d failed: %s", key[0], key[1], exc)
 
