@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
 
 from augur.cli.output import emit, print_table
-
-#: A float printed with more digits than float32 holds (9 significant), or an exponent
-#: where a plain figure reads better: what a table must never show.
-NOISE = re.compile(r"\d\.\d{9,}|\d(?:\.\d+)?e\+\d+")
+from cli_text import NOISE
 
 
 def _float32_values() -> list[float]:
