@@ -19,11 +19,13 @@ from augur.batch import (
     run_batch,
     run_errors,
 )
-from augur.cli.output import emit, print_json
+from augur.batch.sources import FILE_SUFFIXES
+from augur.cli.output import emit, one_of, print_json
 from augur.config import parse_duration
 from augur.registry import Registry, RunRecord
 
-INPUT_HELP = ("a .parquet or .csv file or folder; 'postgresql://user@host/db?query=SELECT ...'; "
+INPUT_HELP = (f"a {one_of(tuple(FILE_SUFFIXES))} file, or a folder of .parquet or .csv "
+              "files; 'postgresql://user@host/db?query=SELECT ...'; "
               "or 'sqlite:///relative.db?query=SELECT ...' (sqlite:////abs/path.db for an "
               "absolute path). Everything after ?query= is the query; give it an ORDER BY so a "
               "resumed run sees the same order")

@@ -41,6 +41,13 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
+def one_of(suffixes: Sequence[str]) -> str:
+    """``(".json", ".csv", ".parquet")`` -> ``".json, .csv or .parquet"`` (for help texts,
+    which list what the reader accepts from the reader's own constant)."""
+    return ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 \
+        else "".join(suffixes)
+
+
 def format_number(value: float | np.floating[Any]) -> str:
     """A float as a person reads it (see the module docstring)."""
     x = float(value)

@@ -6,7 +6,8 @@ import argparse
 import re
 from typing import Any
 
-from augur.cli.output import emit, format_number, print_table
+from augur.cli.output import emit, format_number, one_of, print_table
+from augur.compression.data import SUFFIXES as DATA_SUFFIXES
 from augur.errors import ConfigError
 from augur.tuning import tune
 from augur.tuning.fusions import describe
@@ -126,8 +127,9 @@ def register(subs: Any) -> None:
                     "servers and batch jobs load it automatically.")
     p.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
     p.add_argument("--budget", default="60s", help="time to spend measuring (default 60s)")
-    p.add_argument("--data", metavar="FILE", help="inputs to time with (default: made up "
-                                                  "from the signature)")
+    p.add_argument("--data", metavar="FILE",
+                   help=f"inputs to time with, a {one_of(DATA_SUFFIXES)} file (default: made "
+                        "up from the signature)")
     p.add_argument("--force", action="store_true", help="measure again despite a cached result")
     p.add_argument("--objective", choices=("throughput", "latency"), default="throughput",
                    help="throughput: rows/s of the server under load, with batches run "
