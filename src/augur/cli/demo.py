@@ -50,8 +50,8 @@ def augur_command() -> str:
 
 
 def write_example_inputs(home: Path, iris: Example) -> dict[str, Path]:
-    """Write the iris rows the suggested commands read (.json, .jsonl, .csv, .parquet),
-    each with an ``id`` key column for batch runs.
+    """Write the iris rows the suggested commands (and the README's) read: .json,
+    .jsonl, .csv and .parquet, each with an ``id`` key column for batch runs.
 
     Returns:
         The file of each format, by suffix.
@@ -82,6 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     reg = Registry()
     print(f"augur demo: registry at {reg.home.resolve()}")
     iris: Example | None = None
+    iris_version: Any = None
     for example, v in register_examples(reg):
         parity = v.parity or {}
         agree = parity.get("label_agreement")
@@ -93,9 +94,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sample = example.X.head(3)
         print_table(rows_of(model, model.predict(sample)), model.output_names)
         if example.name == "iris":
-            iris = example
+            iris, iris_version = example, v
     if iris is not None:
         files = write_example_inputs(reg.home, iris)
+        # an .onnx file to register by hand (`augur models register NAME FILE`)
+        (files[".json"].parent / "iris.onnx").write_bytes(reg.read_artifact(iris_version))
         print(f"\nExample inputs in {shell_path(files['.json'].parent)}. Try:")
         for command in suggested_commands(files):
             print(f"  {command}")
