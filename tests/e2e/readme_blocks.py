@@ -7,7 +7,10 @@ Kubernetes cluster, the whole set-up), and the test counts and prints those.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +53,18 @@ def blocks(text: str | None = None) -> list[Block]:
                          text.count("\n", 0, m.start()) + 1,
                          marker.group(1).strip() if marker else None))
     return out
+
+
+def interrupt(proc: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C for a process started in its own session (and its children), as a user
+    stops a server; SIGKILL if it does not stop."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
 
 
 def augur_executable() -> str:

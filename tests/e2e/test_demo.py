@@ -7,14 +7,13 @@ import json
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from readme_blocks import augur_executable, blocks
+from readme_blocks import augur_executable, blocks, interrupt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -76,10 +75,4 @@ def test_the_readme_demo_then_every_command_it_prints(tmp_path: Path) -> None:
                 body = json.loads(done.stdout)
                 assert "error" not in body, (command, body)
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGINT)
-            try:
-                demo.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(demo.pid, signal.SIGKILL)
-                demo.wait(5)
+        interrupt(demo)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from readme_blocks import Block, augur_executable, blocks
+from readme_blocks import Block, augur_executable, blocks, interrupt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -123,13 +123,7 @@ class Readme:
 
     def stop(self) -> None:
         for command, proc in self.background:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGINT)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(5)
+            interrupt(proc)
             assert proc.returncode in (0, -signal.SIGINT, 130), command
 
 
