@@ -270,7 +270,8 @@ def _kind_of(path: Path) -> str:
     if path.is_file():
         kind = FILE_SUFFIXES.get(path.suffix.lower())
         if kind is None:
-            raise ConfigError(f"input file {path} must be {', '.join(FILE_SUFFIXES)}")
+            *rest, last = FILE_SUFFIXES
+            raise ConfigError(f"input file {path} must be {', '.join(rest)} or {last}")
         return kind
     if any(path.rglob("*.parquet")):
         return "parquet"
