@@ -3,6 +3,11 @@
 Service URLs come from the environment, with the defaults of the development and
 CI machines. A missing service skips its tests with a message naming it, unless
 ``AUGUR_REQUIRE_SERVICES=1`` (set by ``.ci/run``) turns the skip into a failure.
+
+Under ``AUGUR_REQUIRE_SERVICES=1`` every skip fails, whatever raised it
+(``pytest.skip``, ``importorskip``, a ``skipif`` mark, a module skipped at import):
+CI must run every test for real. A test that may legitimately not apply on the CI
+machine says so with ``@pytest.mark.ci_may_skip("why")``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,46 @@ from urllib.parse import urlparse
 import pytest
 
 from augur.registry import Registry
+
+REQUIRE_ENV = "AUGUR_REQUIRE_SERVICES"
+
+
+def _required() -> bool:
+    return os.environ.get(REQUIRE_ENV) == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "ci_may_skip(reason): this test may skip under "
+                                       f"{REQUIRE_ENV}=1 (it does not apply to every machine)")
+
+
+def _skip_reason(longrepr: object) -> str:
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 \
+        else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI a skipped test fails, naming why it skipped."""
+    outcome = yield
+    report = outcome.get_result()
+    if _required() and report.skipped and not hasattr(report, "wasxfail") \
+            and item.get_closest_marker("ci_may_skip") is None:
+        report.outcome = "failed"
+        report.longrepr = (f"skipped under {REQUIRE_ENV}=1, where every test must run: "
+                           f"{_skip_reason(report.longrepr)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """Under CI a module skipped at import (``importorskip`` at the top) fails too."""
+    outcome = yield
+    report = outcome.get_result()
+    if _required() and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = (f"{collector.nodeid} skipped under {REQUIRE_ENV}=1, where every "
+                           f"test must run: {_skip_reason(report.longrepr)}")
 
 POSTGRES_URL = os.environ.get("AUGUR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("AUGUR_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -38,8 +83,8 @@ def require_service(name: str, url: str, default_port: int) -> str:
     if _reachable(url, default_port):
         return url
     message = f"{name} is not reachable at {url}"
-    if os.environ.get("AUGUR_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message} and AUGUR_REQUIRE_SERVICES=1")
+    if _required():
+        pytest.fail(f"{message} and {REQUIRE_ENV}=1")
     pytest.skip(message)
 
 

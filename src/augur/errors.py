@@ -86,6 +86,18 @@ class PredictionNotFound(AugurError, LookupError):
     """No stored prediction matches a (model, key), or none is fresh enough."""
 
 
+class PredictionFailed(PredictionNotFound):
+    """No stored prediction because a batch run's row for the key failed.
+
+    Attributes:
+        failure: which run and row failed, and why (``run_id``, ``row``, ``reason``...).
+    """
+
+    def __init__(self, message: str, failure: dict[str, object]) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
 class CompressionFailed(AugurError):
     """A compression method cannot be applied to a model (or its tool failed)."""
 

@@ -34,7 +34,9 @@ Lookups and the hybrid mode (for the online server)::
 
 ``PredictionStore.get`` returns ``None`` when nothing is stored; ``fetch_prediction``
 and ``HybridPredictor.predict`` raise :class:`~augur.errors.PredictionNotFound`
-(a 404). All store methods are blocking; call them from a thread pool in async code.
+(a 404), and ``fetch_prediction`` its subclass :class:`~augur.errors.PredictionFailed`
+when a batch run's row for the key failed (``run_errors(run_id)`` lists a run's
+failed rows). All store methods are blocking; call them from a thread pool in async code.
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ from __future__ import annotations
 from augur.batch.engine import LocalEngine
 from augur.batch.hybrid import HybridPredictor, HybridResult
 from augur.batch.inference import BadRows, ChunkPredictor
-from augur.batch.job import BatchJob, list_runs, resume_batch, run_batch
+from augur.batch.job import BatchJob, list_runs, resume_batch, run_batch, run_errors
 from augur.batch.ray_engine import RayCluster, RayEngine
-from augur.batch.records import Prediction, PredictionChunk, Progress, RowError
+from augur.batch.records import Prediction, PredictionChunk, Progress, RowError, RowFailure
 from augur.batch.schedule import Schedule, Scheduler, ScheduleStore
 from augur.batch.sink import (
     PredictionStore,
@@ -70,6 +72,7 @@ __all__ = [
     "RayCluster",
     "RayEngine",
     "RowError",
+    "RowFailure",
     "Schedule",
     "ScheduleStore",
     "Scheduler",
@@ -83,4 +86,5 @@ __all__ = [
     "open_store",
     "resume_batch",
     "run_batch",
+    "run_errors",
 ]

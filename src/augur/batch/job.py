@@ -154,6 +154,7 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
     sink = open_sink(job.output, reg.home)
     reporter: ProgressReporter | None = None
     ok = False
+    work_rate: float | None = None
     try:
         source = open_source(job.input)
         version = reg.resolve(job.ref)
@@ -182,6 +183,7 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
 
         task = EngineTask(run_id=record.id, model=version.name, version=version.version,
                           chunk_size=job.chunk_size, start=start, on_commit=on_commit)
+        rows_from = time.perf_counter()
         if job.engine == "ray":
             from augur.batch.ray_engine import RayEngine
 
@@ -190,6 +192,8 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
         else:
             final = LocalEngine(job.workers).run(source, sink, predictor, task)
         sink.finish(record.id, version.name)
+        work_s = time.perf_counter() - rows_from
+        work_rate = (final.rows_in - start.rows_in) / work_s if work_s > 0 else None
         ok = True
     except BaseException as exc:
         status = "killed" if isinstance(exc, KeyboardInterrupt | SystemExit) else "failed"
@@ -200,12 +204,13 @@ def _execute(reg: Registry, runs: RunStore, record: RunRecord, job: BatchJob,
         raise
     finally:
         if reporter is not None:
-            reporter.close(final_line=ok)
+            reporter.close(final_line=ok, rate=work_rate)
         sink.close()
     duration = previous + time.perf_counter() - started
     return runs.update(record.id, status="succeeded", stats={
         **final.to_dict(), "duration_s": round(duration, 3),
         "rows_per_s": round(final.rows_in / duration, 1) if duration > 0 else None,
+        "work_rows_per_s": work_rate,  # unrounded: the last progress line shows the same
         "errors_at": sink.errors_location() if final.rows_failed else None})
 
 
@@ -225,6 +230,26 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def run_errors(run_id: str, registry: Registry | None = None) -> list[dict[str, Any]]:
+    """The rows of a batch run that failed, with the reason, in source order.
+
+    Raises:
+        ModelNotFound: no run has that id.
+        ConfigError: the run is not a batch run.
+        StoreError, ServiceUnavailable: its store cannot be read (or no longer holds them).
+    """
+    reg = registry or Registry()
+    record = RunStore(reg.db).get(run_id)
+    if record.kind != RUN_KIND:
+        raise ConfigError(f"run {run_id} is a {record.kind} run, not a batch run")
+    sink = open_sink(record.params.get("output"), reg.home)
+    try:
+        sink.open()
+        return sink.errors(run_id)
+    finally:
+        sink.close()
 
 
 def list_runs(registry: Registry | None = None, limit: int = 50) -> list[RunRecord]:

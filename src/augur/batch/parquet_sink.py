@@ -21,6 +21,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from augur.batch.records import PredictionChunk, Progress
 from augur.errors import StoreError
@@ -109,8 +110,33 @@ class ParquetSink:
                 os.replace(src, final)
             else:
                 final.mkdir()
+            if sub == "errors":  # which run they are (a dotfile: Parquet readers skip it)
+                (final / ".run_id").write_text(run_id)
             shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(stage, ignore_errors=True)
+
+    def errors(self, run_id: str) -> list[dict[str, Any]]:
+        """The failed rows of ``run_id``: staged (a run in progress) or the last finished
+        run of a model.
+
+        Raises:
+            StoreError: a later run of the model replaced them.
+        """
+        import pyarrow.parquet as pq
+
+        folders = [self._staging(run_id) / "errors"]
+        folders += [d for d in (self.root / "_errors").glob("*")
+                    if (d / ".run_id").is_file() and (d / ".run_id").read_text() == run_id]
+        for folder in folders:
+            if folder.is_dir():
+                rows = [r for part in sorted(folder.glob("part-*.parquet"))
+                        for r in pq.read_table(part).to_pylist()]
+                return sorted(({"row": r["row"], "key": r["key"], "reason": r["reason"]}
+                               for r in rows), key=lambda r: int(r["row"]))
+        if (self._staging(run_id)).exists():
+            return []
+        raise StoreError(f"{self.root} no longer holds the errors of run {run_id}: a later "
+                         "run of the model replaced them")
 
     def close(self) -> None:
         """Nothing to release."""

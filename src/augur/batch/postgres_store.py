@@ -16,8 +16,15 @@ from typing import Any
 import orjson
 
 from augur.batch.messages import one_line
-from augur.batch.records import Prediction, PredictionChunk, Progress
-from augur.batch.sql_rows import KeysMatch, key_equals, read_errors, read_predictions
+from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
+from augur.batch.sql_rows import (
+    KeysMatch,
+    errors_index,
+    key_equals,
+    read_errors,
+    read_failure,
+    read_predictions,
+)
 from augur.errors import ServiceUnavailable, StoreError
 
 #: Keys per SELECT: one array parameter has no limit, this only bounds one statement's size.
@@ -96,6 +103,7 @@ class PostgresStore:
                         run_id TEXT NOT NULL, row BIGINT NOT NULL, model TEXT NOT NULL,
                         key TEXT, reason TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
                         PRIMARY KEY (run_id, row))""")
+                conn.execute(errors_index(t))
                 conn.execute(f"""
                     CREATE TABLE IF NOT EXISTS {t}_progress (
                         run_id TEXT PRIMARY KEY, chunks BIGINT NOT NULL, rows_in BIGINT NOT NULL,
@@ -171,6 +179,11 @@ class PostgresStore:
         """The error rows recorded for a run, in source order."""
         with self._lock:
             return read_errors(self.conn, self.table, "%s", run_id)
+
+    def failure(self, model: str, key: str) -> RowFailure | None:
+        """The latest failure recorded for ``(model, key)``, or ``None``."""
+        with self._lock, self._talking("reading failures"):
+            return read_failure(self.conn, self.table, "%s", model, key)
 
     def get(self, model: str, key: str) -> Prediction | None:
         return self._read(_ONE_KEY, model, [key])[0]

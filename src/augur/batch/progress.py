@@ -1,4 +1,9 @@
-"""Progress of a batch run: a tqdm bar on a terminal, plain lines otherwise."""
+"""Progress of a batch run: a tqdm bar on a terminal, plain lines otherwise.
+
+The rate shown is rows read, predicted and stored per second since the rows began to
+flow; the run's summary repeats it next to the end-to-end rate, which also counts
+start-up (opening the source and the store, loading the model).
+"""
 
 from __future__ import annotations
 
@@ -53,19 +58,24 @@ class ProgressReporter:
         elapsed = time.perf_counter() - self._start
         return (self.done - self._initial) / elapsed if elapsed > 0 else 0.0
 
-    def _line(self) -> None:
-        rate = self.rate()
+    def _line(self, rate: float | None = None) -> None:
+        rate = self.rate() if rate is None else rate
         text = f"{self.label}: {self.done:,} rows"
         if self.total:
             text += f" of {self.total:,} ({100.0 * self.done / self.total:.0f}%)"
-        text += f", {rate:,.0f} rows/s"
+        text += f", {rate:,.0f} rows/s predict + store"
         if self.total and rate > 0:
             text += f", ETA {max(0.0, (self.total - self.done) / rate):.0f}s"
         print(text, file=self.stream, flush=True)
 
-    def close(self, final_line: bool = True) -> None:
-        """Finish the bar, or print the final line (not when the run failed)."""
+    def close(self, final_line: bool = True, rate: float | None = None) -> None:
+        """Finish the bar, or print the final line (not when the run failed).
+
+        Args:
+            final_line: print the last line (plain lines only).
+            rate: the rate to show in it (the run's own figure, so the two agree).
+        """
         if self._bar is not None:
             self._bar.close()
         elif final_line:
-            self._line()
+            self._line(rate)

@@ -22,6 +22,35 @@ class RowError:
     reason: str
 
 
+@dataclass(frozen=True)
+class RowFailure:
+    """The latest failure recorded for a key: why a batch run stored no prediction for it.
+
+    Attributes:
+        model: model name.
+        key: the row's key.
+        run_id: the batch run whose row failed.
+        row: the row's position in that run's source.
+        reason: what was wrong, naming the column.
+        created_at: when it was recorded (Unix seconds).
+    """
+
+    model: str
+    key: str
+    run_id: str
+    row: int
+    reason: str
+    created_at: float
+
+    def describe(self) -> str:
+        """One line: which run's row failed, and why."""
+        return f"row {self.row} of batch run {self.run_id} failed: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "key": self.key, "run_id": self.run_id, "row": self.row,
+                "reason": self.reason, "created_at": self.created_at}
+
+
 @dataclass
 class PredictionChunk:
     """The predictions of one source chunk, ready for a sink.

@@ -4,6 +4,8 @@ Key schema (``P`` is the prefix, default ``augur:pred``):
 
 - ``P:{model}:{key}``: hash with ``outputs`` (JSON), ``version``, ``run_id``, ``created_at``;
 - ``P:_errors:{run_id}``: hash of source row -> JSON ``{"key", "reason"}``;
+- ``P:_failed:{model}:{key}``: the key's latest failure (``run_id``, ``row``, ``reason``,
+  ``created_at``), for lookups that find no prediction;
 - ``P:_progress:{run_id}``: hash with ``chunks``, ``rows_in``, ``rows_out``, ``rows_failed``.
 
 A chunk's hashes, its errors and the progress go in one ``MULTI``/``EXEC``
@@ -20,7 +22,7 @@ from typing import Any
 import orjson
 
 from augur.batch.messages import one_line
-from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
 from augur.batch.sql_rows import corrupt, decoded
 from augur.errors import ServiceUnavailable, StoreError
 
@@ -92,6 +94,10 @@ class RedisStore:
             pipe.hset(f"{self.prefix}:_errors:{run_id}", mapping={
                 str(e.row): orjson.dumps({"key": e.key, "reason": e.reason, "model": model})
                 for e in chunk.errors})
+            for e in chunk.errors:
+                if e.key is not None:
+                    pipe.hset(f"{self.prefix}:_failed:{model}:{e.key}", mapping={
+                        "run_id": run_id, "row": e.row, "reason": e.reason, "created_at": now})
         pipe.hset(f"{self.prefix}:_progress:{run_id}", mapping=progress.to_dict())
         try:
             pipe.execute()
@@ -118,6 +124,18 @@ class RedisStore:
         except (redis.RedisError, OSError) as exc:
             raise ServiceUnavailable(f"Redis at {self.describe()}: {what} failed: "
                                      f"{one_line(exc)}") from exc
+
+    def failure(self, model: str, key: str) -> RowFailure | None:
+        """The latest failure recorded for ``(model, key)``, or ``None``."""
+        with self._talking("reading a failure"):
+            raw = self.client.hgetall(f"{self.prefix}:_failed:{model}:{key}")
+        if not raw:
+            return None
+        try:
+            return RowFailure(model, key, raw[b"run_id"].decode(), int(raw[b"row"]),
+                              raw[b"reason"].decode(), float(raw[b"created_at"]))
+        except (KeyError, ValueError) as exc:
+            raise corrupt(model, key, self.describe, f"bad failure record ({exc})") from exc
 
     def get(self, model: str, key: str) -> Prediction | None:
         with self._talking("reading a prediction"):

@@ -53,6 +53,7 @@ class Schedule:
         cron: a cron expression (or ``None`` with ``every_s``).
         next_run_at: Unix time of the next occurrence.
         last_run_id, last_run_at: the latest run started by this schedule.
+        every: the period as the user wrote it (``4h``); ``None`` with ``cron``.
     """
 
     id: str
@@ -63,13 +64,30 @@ class Schedule:
     last_run_id: str | None
     last_run_at: float | None
     created_at: float
+    every: str | None = None
+
+    def timing(self) -> str:
+        """When it runs, as the user wrote it: ``every 4h`` or ``cron '0 3 * * *'``."""
+        if self.cron is not None:
+            return f"cron {self.cron!r}"
+        return f"every {self.every or _period_text(self.every_s or 0.0)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "ref": self.job.ref, "input": self.job.input,
-                "output": self.job.output, "key": self.job.key, "every_s": self.every_s,
+                "output": self.job.output, "key": self.job.key, "every": self.every,
+                "every_s": self.every_s,
                 "cron": self.cron, "next_run_at": self.next_run_at,
                 "last_run_id": self.last_run_id, "last_run_at": self.last_run_at,
                 "created_at": self.created_at}
+
+
+def _period_text(seconds: float) -> str:
+    """``14400`` -> ``4h``: the largest unit that divides the period (for schedules stored
+    before the period's own text was kept)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def next_occurrence(every_s: float | None, cron: str | None, after: float) -> float:
@@ -135,7 +153,10 @@ class ScheduleStore:
         with self.db.write() as conn:
             conn.execute("INSERT INTO batch_schedules (id, job, every_s, cron, next_run_at,"
                          " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                         (sid, json.dumps(job.to_dict()), every_s, expr, first, now))
+                         # The period's text rides in the job's JSON: no schema change.
+                         (sid, json.dumps({**job.to_dict(), "every": every.strip()}
+                                          if every is not None else job.to_dict()),
+                          every_s, expr, first, now))
         return self.get(sid)
 
     def get(self, schedule_id: str) -> Schedule:
@@ -196,10 +217,12 @@ class ScheduleStore:
 
 
 def _schedule_of(row: Any) -> Schedule:
-    return Schedule(id=row["id"], job=BatchJob.from_dict(json.loads(row["job"])),
+    job = json.loads(row["job"])
+    every = job.get("every") if row["every_s"] is not None else None
+    return Schedule(id=row["id"], job=BatchJob.from_dict(job),
                     every_s=row["every_s"], cron=row["cron"], next_run_at=row["next_run_at"],
                     last_run_id=row["last_run_id"], last_run_at=row["last_run_at"],
-                    created_at=row["created_at"])
+                    created_at=row["created_at"], every=every if isinstance(every, str) else None)
 
 
 Runner = Callable[[BatchJob, Registry, str], RunRecord]

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from augur.batch.postgres_store import PostgresStore
-from augur.batch.records import Prediction, PredictionChunk, Progress
+from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
 from augur.batch.redis_store import RedisStore
 from augur.batch.sqlite_store import SqliteStore
 from augur.errors import ConfigError
@@ -58,6 +58,13 @@ class Sink(Protocol):
     def errors_location(self) -> str:
         """Where this sink keeps the rows that failed."""
 
+    def errors(self, run_id: str) -> list[dict[str, Any]]:
+        """The rows of ``run_id`` that failed (``row``, ``key``, ``reason``), in source order.
+
+        Raises:
+            StoreError: the store no longer holds them.
+        """
+
     def close(self) -> None:
         """Release connections."""
 
@@ -85,6 +92,9 @@ class PredictionStore(Protocol):
         Raises:
             StoreError: a stored value is corrupt.
         """
+
+    def failure(self, model: str, key: str) -> RowFailure | None:
+        """The latest batch failure recorded for ``(model, key)``, or ``None``."""
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:
@@ -184,12 +194,18 @@ def fetch_prediction(store: PredictionStore, model: str, key: str,
         max_age: if given, a prediction older than this many seconds counts as missing.
 
     Raises:
+        PredictionFailed: nothing stored because a batch run's row for the key failed
+            (the message and ``failure`` say which run and row, and why).
         PredictionNotFound: nothing stored (or nothing fresh enough).
     """
-    from augur.errors import PredictionNotFound
+    from augur.errors import PredictionFailed, PredictionNotFound
 
     found = store.get(model, key)
     if found is None:
+        failed = store.failure(model, key)
+        if failed is not None:
+            raise PredictionFailed(f"no stored prediction of {model!r} for key {key!r}: "
+                                   f"{failed.describe()}", failed.to_dict())
         raise PredictionNotFound(f"no stored prediction of {model!r} for key {key!r}")
     if max_age is not None and found.age() > max_age:
         raise PredictionNotFound(f"the stored prediction of {model!r} for key {key!r} is "

@@ -262,14 +262,17 @@ def open_source(spec: str) -> Source:
     return ParquetSource(path) if kind == "parquet" else CsvSource(path)
 
 
+#: Input files by suffix (a folder holds ``*.parquet`` or ``*.csv`` files).
+FILE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
 def _kind_of(path: Path) -> str:
     if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
-            return "parquet"
-        if suffix == ".csv":
-            return "csv"
-        raise ConfigError(f"input file {path} must be .parquet or .csv")
+        kind = FILE_SUFFIXES.get(path.suffix.lower())
+        if kind is None:
+            *rest, last = FILE_SUFFIXES
+            raise ConfigError(f"input file {path} must be {', '.join(rest)} or {last}")
+        return kind
     if any(path.rglob("*.parquet")):
         return "parquet"
     if any(path.rglob("*.csv")):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from augur.batch.records import Prediction
+from augur.batch.records import Prediction, RowFailure
 from augur.errors import StoreError
 
 #: The ``WHERE`` condition matching some keys and its parameters (``key IN (?, ...)``
@@ -19,6 +19,21 @@ def read_errors(conn: Any, table: str, ph: str, run_id: str) -> list[dict[str, A
     rows = conn.execute(f"SELECT row, key, reason FROM {table}_errors"
                         f" WHERE run_id = {ph} ORDER BY row", (run_id,)).fetchall()
     return [{"row": r[0], "key": r[1], "reason": r[2]} for r in rows]
+
+
+def errors_index(table: str) -> str:
+    """The index that finds a key's failures without scanning every run's errors."""
+    return (f"CREATE INDEX IF NOT EXISTS {table.rsplit('.', 1)[-1]}_errors_by_key"
+            f" ON {table}_errors (model, key)")
+
+
+def read_failure(conn: Any, table: str, ph: str, model: str, key: str) -> RowFailure | None:
+    """The latest failure recorded for ``(model, key)``, or ``None``."""
+    row = conn.execute(f"SELECT run_id, row, reason, created_at FROM {table}_errors"
+                       f" WHERE model = {ph} AND key = {ph} ORDER BY created_at DESC LIMIT 1",
+                       (model, key)).fetchone()
+    return None if row is None else RowFailure(model, key, row[0], int(row[1]), row[2],
+                                               float(row[3]))
 
 
 def key_equals(ph: str) -> KeysMatch:

@@ -15,8 +15,15 @@ from typing import Any
 
 import orjson
 
-from augur.batch.records import Prediction, PredictionChunk, Progress
-from augur.batch.sql_rows import KeysMatch, key_equals, read_errors, read_predictions
+from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
+from augur.batch.sql_rows import (
+    KeysMatch,
+    errors_index,
+    key_equals,
+    read_errors,
+    read_failure,
+    read_predictions,
+)
 from augur.errors import StoreError
 
 #: Keys per SELECT: with the model, under SQLite's historical limit of 999 bound variables.
@@ -80,6 +87,7 @@ class SqliteStore:
                     rows_out INTEGER NOT NULL, rows_failed INTEGER NOT NULL,
                     updated_at REAL NOT NULL);
             """)
+            conn.execute(errors_index(t))
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
         self._conn = conn
@@ -144,6 +152,14 @@ class SqliteStore:
         """The error rows recorded for a run, in source order."""
         with self._lock:
             return read_errors(self.conn, self.table, "?", run_id)
+
+    def failure(self, model: str, key: str) -> RowFailure | None:
+        """The latest failure recorded for ``(model, key)``, or ``None``."""
+        with self._lock:
+            try:
+                return read_failure(self.conn, self.table, "?", model, key)
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading failures from {self.path} failed: {exc}") from exc
 
     def get(self, model: str, key: str) -> Prediction | None:
         return self._read(_ONE_KEY, model, [key])[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -56,7 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``augur`` command line; return its exit code."""
+    """Run the ``augur`` command line; return its exit code.
+
+    Output piped into a reader that stops early (``head``, ``less``, ``grep -q``) ends
+    the command quietly, with the status it had (0 when it had printed everything it
+    meant to; the reader has what it wanted).
+    """
+    code = 0
+    try:
+        try:
+            code = _run_verb(argv)
+        finally:
+            # Flushing here, not at interpreter exit, keeps a closed pipe catchable.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_output()
+    return code
+
+
+def _run_verb(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -68,11 +87,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except AugurError as exc:
-        print(f"augur: error: {exc}", file=sys.stderr)
+        _complain(f"augur: error: {exc}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("augur: interrupted", file=sys.stderr)
+        _complain("augur: interrupted")
         return 130
+
+
+def _complain(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except BrokenPipeError:  # stderr is a closed pipe too: the exit status still tells
+        _discard_output()
+
+
+def _discard_output() -> None:
+    """Point stdout and stderr at /dev/null: what is still buffered for a closed pipe
+    must not fail again when Python flushes it at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                os.dup2(devnull, stream.fileno())
+            except (OSError, ValueError, AttributeError):
+                continue  # not a real file (a test's buffer): nothing is flushed at exit
+    finally:
+        os.close(devnull)
 
 
 def run() -> None:

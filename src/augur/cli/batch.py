@@ -17,12 +17,15 @@ from augur.batch import (
     open_store,
     resume_batch,
     run_batch,
+    run_errors,
 )
-from augur.cli.output import emit, print_json
+from augur.batch.sources import FILE_SUFFIXES
+from augur.cli.output import emit, one_of, print_json
 from augur.config import parse_duration
 from augur.registry import Registry, RunRecord
 
-INPUT_HELP = ("a .parquet or .csv file or folder; 'postgresql://user@host/db?query=SELECT ...'; "
+INPUT_HELP = (f"a {one_of(tuple(FILE_SUFFIXES))} file, or a folder of .parquet or .csv "
+              "files; 'postgresql://user@host/db?query=SELECT ...'; "
               "or 'sqlite:///relative.db?query=SELECT ...' (sqlite:////abs/path.db for an "
               "absolute path). Everything after ?query= is the query; give it an ORDER BY so a "
               "resumed run sees the same order")
@@ -64,12 +67,14 @@ def _summary(rec: RunRecord) -> str:
     text = (f"run {rec.id} {rec.status}: {rec.model}:{rec.version}, {s.get('rows_in', 0):,} rows"
             f" in, {s.get('rows_out', 0):,} predicted, {s.get('rows_failed', 0):,} failed")
     if s.get("duration_s") is not None:
-        text += f", {s['duration_s']:.1f}s"
-    if s.get("rows_per_s"):
-        text += f" ({s['rows_per_s']:,.0f} rows/s)"
+        text += f", {s['duration_s']:.1f}s end to end"
+        if s.get("rows_per_s"):
+            text += f" ({s['rows_per_s']:,.0f} rows/s with start-up)"
+    if s.get("work_rows_per_s"):
+        text += f", {s['work_rows_per_s']:,.0f} rows/s predict + store"
     text += f" -> {rec.params.get('output')}"
-    if s.get("errors_at"):
-        text += f"; bad rows in {s['errors_at']}"
+    if s.get("rows_failed"):
+        text += f"; see its failed rows with 'augur batch errors {rec.id}'"
     return text
 
 
@@ -109,15 +114,14 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         print_json(sched.to_dict())
     else:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(sched.next_run_at))
-        print(f"schedule {sched.id}: {sched.job.ref} "
-              f"{'every ' + args.every if args.every else 'cron ' + repr(args.cron)}, "
-              f"next run {when} (runs inside 'augur scheduler' or the server)")
+        print(f"schedule {sched.id}: {sched.job.ref} {sched.timing()}, next run {when}; it "
+              "runs while 'augur scheduler' or 'augur serve --scheduler' is running")
     return 0
 
 
 def cmd_schedules(args: argparse.Namespace) -> int:
     items = ScheduleStore(Registry()).list()
-    rows = [{**s.to_dict(), "timing": f"every {s.every_s:g}s" if s.every_s else s.cron,
+    rows = [{**s.to_dict(), "timing": s.timing(),
              "next": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.next_run_at))}
             for s in items]
     emit([s.to_dict() for s in items], args.json, rows,
@@ -141,14 +145,36 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     return _show(rec, args.json)
 
 
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
 def cmd_get(args: argparse.Namespace) -> int:
     reg = Registry()
     store = open_store(args.store, reg.home)
     try:
         pred = fetch_prediction(store, args.model, args.key)
+        # A later run may have failed on this key: the stored prediction is then older.
+        failed = store.failure(args.model, args.key)
     finally:
         store.close()
-    emit(pred.to_dict(), args.json)
+    newer = failed if failed is not None and failed.created_at > pred.created_at else None
+    if args.json:
+        print_json(pred.to_dict() | ({"failed_since": newer.to_dict()} if newer else {}))
+        return 0
+    emit(pred.to_dict() | {"created_at": _when(pred.created_at),
+                           "age_seconds": round(pred.age(), 1)}, False)
+    if newer is not None:
+        print(f"note: a later run failed on this key ({_when(newer.created_at)}): "
+              f"{newer.describe()}")
+    return 0
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    rows = run_errors(args.run_id, Registry())
+    if args.limit is not None:
+        rows = rows[:args.limit]
+    emit(rows, args.json, rows, ["row", "key", "reason"])
     return 0
 
 
@@ -178,7 +204,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def register(subs: Any) -> None:
-    batch = subs.add_parser("batch", help="batch predictions: run, resume, runs, schedule",
+    batch = subs.add_parser("batch", help="batch predictions: run, resume, runs, errors, "
+                                          "schedule",
                             description="Precompute predictions for every row of a table "
                                         "into SQLite, PostgreSQL, Redis or Parquet.")
     verbs = batch.add_subparsers(dest="batch_verb", metavar="ACTION")
@@ -205,8 +232,8 @@ def register(subs: Any) -> None:
     p.set_defaults(func=cmd_runs)
 
     p = verbs.add_parser("schedule", help="run a batch job periodically",
-                         description="Store a schedule; 'augur scheduler' (or the server) "
-                                     "runs it when due.")
+                         description="Store a schedule; it runs when due while "
+                                     "'augur scheduler' or 'augur serve --scheduler' runs.")
     _job_args(p)
     timing = p.add_mutually_exclusive_group(required=True)
     timing.add_argument("--every", help="period, e.g. 30m, 4h, 1d")
@@ -227,13 +254,25 @@ def register(subs: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     p.set_defaults(func=cmd_trigger)
 
-    p = verbs.add_parser("get", help="look up a stored prediction by model and key")
+    p = verbs.add_parser("get", help="look up a stored prediction by model and key",
+                         description="The stored prediction of a key; when there is none "
+                                     "because a batch run's row for the key failed, says "
+                                     "which run and row, and why.")
     p.add_argument("model")
     p.add_argument("key")
     p.add_argument("--store", default=None, help="prediction store URL (default: the SQLite "
                                                   "file in $AUGUR_HOME)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_get)
+
+    p = verbs.add_parser("errors", help="list the rows of a batch run that failed, and why",
+                         description="The rows a batch run could not predict (bad or "
+                                     "missing values, a missing key), in source order, with "
+                                     "the reason; read from the run's own store.")
+    p.add_argument("run_id")
+    p.add_argument("--limit", type=int, default=None, help="show at most this many rows")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_errors)
 
     p = subs.add_parser("scheduler", help="run due batch schedules until stopped",
                         description="A long-running process that starts batch schedules "

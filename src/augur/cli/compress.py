@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from augur.cli.output import emit, print_table
+from augur.cli.output import emit, one_of, print_table
 from augur.compression import METHODS, CompressionReport, compress, read_dataset
+from augur.compression.data import SUFFIXES as DATA_SUFFIXES
 from augur.errors import ConfigError
 
 _COLUMNS = ["model", "size_mb", "params", "nonzero", "p50_ms", "p99_ms", "rows_s@64"]
@@ -49,7 +50,7 @@ def register(subs: Any) -> None:
                     "single-row latency p50/p99, throughput at batch 64 and quality against "
                     "the parent on the validation rows. prune (and module-level low-rank) "
                     "need the PyTorch module: use augur.compression.prune from Python.",
-        epilog="Data files: .csv, .parquet, .jsonl, .npy, or .txt (one sentence per line "
+        epilog=f"Data files: {one_of(DATA_SUFFIXES)} (.txt: one sentence per line "
                "for text models). Quality drop units: accuracy points (classifiers), "
                "relative RMSE (regressors), 1 - cosine (embeddings).")
     p.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS of the parent")

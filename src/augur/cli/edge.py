@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from augur.cli.output import emit
-from augur.cli.predict import read_input
+from augur.cli.output import emit, one_of
+from augur.cli.predict import INPUT_SUFFIXES, read_input
 from augur.errors import ConfigError
 from augur.registry import Registry
 
@@ -109,7 +109,7 @@ def register(subs: Any) -> None:
     par = verbs.add_parser("parity", help="compare browser or device predictions with the "
                                           "server's")
     par.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
-    par.add_argument("--data", required=True, help="records: .csv, .json, .jsonl or .parquet")
+    par.add_argument("--data", required=True, help=f"records: a {one_of(INPUT_SUFFIXES)} file")
     par.add_argument("--target", choices=("web", "device"), default="web")
     par.add_argument("--rows", type=int, help="use only the first N rows")
     par.add_argument("--tolerance", type=float, default=1e-5)

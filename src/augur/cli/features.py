@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from augur.cli.output import print_json
+from augur.cli.output import one_of, print_json
 from augur.errors import ConfigError
 from augur.features import (
     BatchEngine,
@@ -23,6 +23,9 @@ from augur.features import (
 from augur.features.clock import to_millis
 from augur.streaming import open_transport
 
+#: What ``features training-set --out`` writes.
+TABLE_SUFFIXES = (".parquet", ".csv")
+
 
 def cmd_training_set(args: argparse.Namespace) -> int:
     defs = load_definitions(args.definitions)
@@ -30,8 +33,8 @@ def cmd_training_set(args: argparse.Namespace) -> int:
     if not views:
         raise ConfigError(f"{args.definitions} defines no feature views")
     out = Path(args.out)
-    if out.suffix.lower() not in (".parquet", ".csv"):
-        raise ConfigError(f"--out {out}: use a .parquet or .csv file")
+    if out.suffix.lower() not in TABLE_SUFFIXES:
+        raise ConfigError(f"--out {out}: use a {one_of(TABLE_SUFFIXES)} file")
     table = BatchEngine().training_set(args.labels, views, timestamp=args.timestamp)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
@@ -115,7 +118,7 @@ def register(subs: Any) -> None:
     t.add_argument("--labels", "-l", required=True, help="Parquet file of (entity, timestamp)")
     t.add_argument("--view", action="append", help="feature view (repeatable; default: all)")
     t.add_argument("--timestamp", default="event_time", help="labels' timestamp column")
-    t.add_argument("--out", "-o", required=True, help="output .parquet or .csv")
+    t.add_argument("--out", "-o", required=True, help=f"output {one_of(TABLE_SUFFIXES)} file")
     t.set_defaults(func=cmd_training_set)
 
     m = verbs.add_parser("materialize", help="backfill the online store from history")

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from augur.cli.output import emit
+from augur.cli.output import emit, render
 from augur.errors import ConfigError
 from augur.registry import (
     Registry,
@@ -61,11 +61,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     if v.signature.columns:
         print("columns: " + ", ".join(f"{c.name}:{c.kind}" for c in v.signature.columns))
     if v.parity:
-        print("parity: " + ", ".join(f"{k}={v.parity[k]}" for k in
+        print("parity: " + ", ".join(f"{k}={render(v.parity[k])}" for k in
                                      ("rows", "max_abs_diff", "max_rel_diff", "label_agreement",
                                       "passed") if k in v.parity))
     if v.tags or v.metrics:
-        print(f"tags: {v.tags}  metrics: {v.metrics}")
+        print(f"tags: {render(v.tags)}  metrics: {render(v.metrics)}")
     return 0
 
 

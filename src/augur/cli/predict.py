@@ -9,13 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from augur.cli.output import print_json, print_table
+from augur.cli.output import one_of, print_json, print_table
 from augur.errors import InvalidInput
 from augur.runtime import LoadedModel, load
 
+#: What :func:`read_input` reads (``predict --input``, ``edge parity --data``).
+INPUT_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
+
 
 def read_input(path: Path) -> Any:
-    """Read prediction input from .json (records, {"instances"}, {"inputs"}), .csv, .parquet.
+    """Read prediction input: :data:`INPUT_SUFFIXES` (.json records, ``{"instances"}`` or
+    ``{"inputs"}``; .jsonl one record per line; .csv; .parquet).
 
     Raises:
         InvalidInput: the file is missing, of an unknown kind, or malformed.
@@ -30,7 +34,7 @@ def read_input(path: Path) -> Any:
             return pd.read_csv(path)
         if suffix == ".parquet":
             return pd.read_parquet(path)
-        if suffix in (".json", ".jsonl"):
+        if suffix in (".json", ".jsonl"):  # (INPUT_SUFFIXES: keep the two in step)
             text = path.read_text(encoding="utf-8")
             if suffix == ".jsonl":
                 return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -44,7 +48,7 @@ def read_input(path: Path) -> Any:
         raise InvalidInput(f"cannot read {path}: {exc}") from exc
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc}") from exc
-    raise InvalidInput(f"input file {path} must be .json, .jsonl, .csv or .parquet")
+    raise InvalidInput(f"input file {path} must be {one_of(INPUT_SUFFIXES)}")
 
 
 def rows_of(model: LoadedModel, outputs: dict[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -73,9 +77,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def register(subs: Any) -> None:
-    p = subs.add_parser("predict", help="predict from a .json, .csv or .parquet file",
+    p = subs.add_parser("predict", help=f"predict from a {one_of(INPUT_SUFFIXES)} file",
                         description="Run a registered model on the rows of a file.")
     p.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
-    p.add_argument("--input", "-i", required=True, help="a .json, .jsonl, .csv or .parquet file")
+    p.add_argument("--input", "-i", required=True,
+                   help=f"a {one_of(INPUT_SUFFIXES)} file: records (.json: a list, or "
+                        '{"instances": [...]} or {"inputs": {...}}; .jsonl: one per line)')
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_predict)

@@ -6,7 +6,8 @@ import argparse
 import re
 from typing import Any
 
-from augur.cli.output import emit, print_table
+from augur.cli.output import emit, format_number, one_of, print_table
+from augur.compression.data import SUFFIXES as DATA_SUFFIXES
 from augur.errors import ConfigError
 from augur.tuning import tune
 from augur.tuning.fusions import describe
@@ -64,15 +65,25 @@ def cmd_tune(args: argparse.Namespace) -> int:
                  "p50_ms": t["p50_ms"], "p99_ms": t["p99_ms"], "samples": t["samples"]}
                 for t in rep["trials"]]
         print_table(rows, ["stage", "options", "p50_ms", "p99_ms", "samples"])
-        print()
-        print_table(rep["batching"], ["batch_size", "rows_s", "batch_ms"])
+        print("\nbatch size search: one batch at a time, rows/s by batch size")
+        print_table([{"batch_size": b["batch_size"], "rows/s": b["rows_s"],
+                      "batch_ms": b["batch_ms"]} for b in rep["batching"]],
+                    ["batch_size", "rows/s", "batch_ms"])
         if rep.get("concurrency"):
-            print()
+            print(f"\ninstances search at batch {rep['batch_size']}: each candidate alone, "
+                  "briefly; rows/s (the head-to-head below decides)")
             rows = [{"instances": t["instances"], "options": _option_text(t["options"]),
-                     "rows_s": t["rows_s"], "batch_p50_ms": t["p50_ms"],
+                     "rows/s": t["rows_s"], "batch_p50_ms": t["p50_ms"],
                      "batch_p99_ms": t["p99_ms"]} for t in rep["concurrency"]]
-            print_table(rows, ["instances", "options", "rows_s", "batch_p50_ms",
+            print_table(rows, ["instances", "options", "rows/s", "batch_p50_ms",
                                "batch_p99_ms"])
+    if rep.get("head_to_head"):
+        print(f"\nhead to head at batch {rep['batch_size']}: the finalists in turns, "
+              "rows/s (what is kept and its speedup come from here)")
+        print_table([{"contender": h["contender"], "instances": h["instances"],
+                      "options": _option_text(h["options"]), "rows/s": h["rows_s"],
+                      "kept": "kept" if h["kept"] else ""} for h in rep["head_to_head"]],
+                    ["contender", "instances", "options", "rows/s", "kept"])
     print()
     print("graph fusions (nodes before -> after):")
     for line in describe(rep["fusions"]):
@@ -80,18 +91,24 @@ def cmd_tune(args: argparse.Namespace) -> int:
     o = result.options
     objective = rep.get("objective", "latency")
     print(f"objective: {objective}")
-    print(f"single-row latency: defaults p50 {rep['default_p50_ms']:.4g} ms, tuned p50 "
-          f"{rep['tuned_p50_ms']:.4g} ms ({rep.get('latency_speedup', rep['speedup']):.2f}x)")
+    print(f"single-row latency (latency search): defaults p50 {rep['default_p50_ms']:.4g} ms, "
+          f"best p50 {rep['tuned_p50_ms']:.4g} ms "
+          f"({rep.get('latency_speedup', rep['speedup']):.2f}x)")
     if objective == "throughput":
-        threads = rep.get("default_rows_s_threads")
-        called = (f", {threads:,.0f} from {o.instances or 1} threads" if threads else "")
-        print(f"served throughput at batch {rep['batch_size']}: defaults "
-              f"{rep['default_rows_s']:,.0f} rows/s one batch at a time{called}; tuned "
-              f"{rep['tuned_rows_s']:,.0f} rows/s with {o.instances or 1} instance(s) "
-              f"({rep['throughput_speedup']:.2f}x the better default)")
+        if rep.get("head_to_head"):
+            kept = next(h for h in rep["head_to_head"] if h["kept"])
+            base = max(h["rows_s"] for h in rep["head_to_head"] if h["contender"] != "tuned")
+            print(f"served throughput at batch {rep['batch_size']} (head to head): kept "
+                  f"{kept['contender']!r} at {format_number(rep['tuned_rows_s'])} rows/s, "
+                  f"{rep['throughput_speedup']:.2f}x the better default "
+                  f"({format_number(base)} rows/s)")
+        else:  # a report cached by an older augur
+            print(f"served throughput at batch {rep['batch_size']}: tuned "
+                  f"{format_number(rep['tuned_rows_s'])} rows/s "
+                  f"({rep['throughput_speedup']:.2f}x the better default)")
     if rep["kept_defaults"]:
         print("ONNX Runtime's defaults were kept (nothing measured faster)")
-    print(f"serving throughput at batch {o.batch_size}: {rep['batching_speedup']:.2f}x the "
+    print(f"batch size search: batch {o.batch_size} moves {rep['batching_speedup']:.2f}x the "
           "rows/s of one row at a time")
     print(f"kept: {_option_text(o.to_dict() | {'session_config': o.extra.get('session_config')})}"
           f", server batch size {o.batch_size}, batching delay {o.batch_delay_ms} ms, "
@@ -110,8 +127,9 @@ def register(subs: Any) -> None:
                     "servers and batch jobs load it automatically.")
     p.add_argument("ref", help="NAME, NAME:VERSION or NAME@ALIAS")
     p.add_argument("--budget", default="60s", help="time to spend measuring (default 60s)")
-    p.add_argument("--data", metavar="FILE", help="inputs to time with (default: made up "
-                                                  "from the signature)")
+    p.add_argument("--data", metavar="FILE",
+                   help=f"inputs to time with, a {one_of(DATA_SUFFIXES)} file (default: made "
+                        "up from the signature)")
     p.add_argument("--force", action="store_true", help="measure again despite a cached result")
     p.add_argument("--objective", choices=("throughput", "latency"), default="throughput",
                    help="throughput: rows/s of the server under load, with batches run "

@@ -6,7 +6,8 @@ Lookups need the inference token, everything else the admin token (see
 
 - ``GET /v1/predictions/{model}/{key}``: the stored prediction (inference token):
   ``{"model", "key", "outputs", "version", "run_id", "created_at", "age_seconds"}``;
-  404 with ``{"error": ...}`` when nothing is stored for the key.
+  404 with ``{"error": ...}`` when nothing is stored for the key, plus ``"failed"``
+  (``run_id``, ``row``, ``reason``...) when a batch run's row for the key failed.
 - ``GET /v1/batch/schedules``: the stored schedules (admin token).
 - ``POST /v1/batch/schedules/{id}/run``: run a schedule's job now -> 202 ``{"run_id"}``.
 - ``POST /v1/batch/runs`` ``{"ref", "input", "key", "output"?, "chunk_size"?, ...}``:
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from augur.errors import ServiceUnavailable
+from augur.errors import PredictionFailed, ServiceUnavailable
 from augur.http import Role, json_body
 from augur.http import json_response as _json
 from augur.serving.batch_control import BatchControl
@@ -40,7 +41,11 @@ def batch_routes(stores: PredictionStores | None, control: BatchControl | None,
         guard(request, "inference")
         if stores is None:
             raise ServiceUnavailable("this server has no prediction store")
-        found = await stores.fetch(request.path_params["model"], request.path_params["key"])
+        try:
+            found = await stores.fetch(request.path_params["model"],
+                                       request.path_params["key"])
+        except PredictionFailed as exc:
+            return _json({"error": str(exc), "failed": exc.failure}, 404)
         return _json(found.to_dict())
 
     def need_control() -> BatchControl:

@@ -103,3 +103,31 @@ def test_unreachable_store_is_a_503(iris_registry: Registry,
         got = http.get(f"{bad.url}/v1/predictions/iris/x")
         assert got.status_code == 400
         assert "unknown prediction store" in got.json()["error"]
+
+
+@pytest.mark.parametrize("key", ["6", "k/with/slashes", "ключ 7"])
+def test_a_failed_key_says_which_run_and_why(
+        iris_registry: Registry, serve: Callable[..., BackgroundServer], store_url: str,
+        key: str) -> None:
+    from augur.batch import PredictionChunk, Progress, RowError
+
+    store = open_store(store_url, iris_registry.home)
+    try:
+        chunk = PredictionChunk(0, 2, keys=["ok"], outputs=['{"label": 1}'],
+                                errors=[RowError(6, key, "column 'petal_width': missing value")])
+        store.write("run-9", "iris", 1, chunk, Progress().advance(chunk))
+    finally:
+        store.close()
+    server = serve(iris_registry, prediction_store=store_url)
+    with httpx.Client(base_url=server.url) as http:
+        got = http.get(f"/v1/predictions/iris/{key}")
+        assert got.status_code == 404
+        body = got.json()
+        assert "row 6 of batch run run-9 failed: column 'petal_width'" in body["error"]
+        assert body["failed"]["run_id"] == "run-9" and body["failed"]["key"] == key
+        assert body["failed"]["reason"] == "column 'petal_width': missing value"
+        # the failure belongs to that model and key only
+        for other in (f"/v1/predictions/other/{key}", "/v1/predictions/iris/nobody"):
+            missing = http.get(other)
+            assert missing.status_code == 404 and "failed" not in missing.json()
+        assert http.get("/v1/predictions/iris/ok").json()["outputs"] == {"label": 1}

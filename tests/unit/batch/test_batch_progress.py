@@ -23,7 +23,7 @@ def test_plain_lines_off_a_terminal() -> None:
     reporter.update(50)
     reporter.close()
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("batch r2: 150 rows, ") and lines[0].endswith("rows/s")
+    assert lines[0].startswith("batch r2: 150 rows, ") and lines[0].endswith("rows/s predict + store")
     assert "\r" not in out.getvalue() and "ETA" not in out.getvalue()  # total unknown
 
 

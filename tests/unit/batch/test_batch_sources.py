@@ -67,7 +67,7 @@ def test_bad_inputs_are_named(spec: str, message: str) -> None:
 
 def test_unknown_file_type(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("[]")
-    with pytest.raises(ConfigError, match=r"must be \.parquet or \.csv"):
+    with pytest.raises(ConfigError, match=r"must be \.parquet, \.pq or \.csv"):
         open_source(str(tmp_path / "x.json"))
 
 

@@ -68,17 +68,65 @@ def test_throughput_objective_measures_batches_side_by_side(
     assert all(t["runs"] > 0 and t["p99_ms"] >= t["p50_ms"] for t in rep["concurrency"])
     assert rep["default_rows_s"] > 0 and rep["speedup"] == rep["throughput_speedup"] >= 1.0
     assert rep["batch_size"] == result.options.batch_size
-    if rep["kept_defaults"]:
-        assert result.options.instances is None and rep["instances"] == 1
-    else:
-        assert rep["tuned_rows_s"] > rep["default_rows_s"]
-        assert (result.options.instances or 1) == rep["instances"]
+    # what is kept is exactly the head-to-head's fastest, reported at its own rate
+    head = rep["head_to_head"]
+    kept = [h for h in head if h["kept"]]
+    assert len(kept) == 1 and kept[0]["rows_s"] == max(h["rows_s"] for h in head)
+    assert rep["tuned_rows_s"] == kept[0]["rows_s"]
+    assert (result.options.instances or 1) == rep["instances"] == kept[0]["instances"]
+    kept_options = RuntimeOptions.from_dict(kept[0]["options"])
+    assert result.options.with_(batch_size=None, batch_delay_ms=None, instances=None) == \
+        kept_options.with_(batch_size=None, batch_delay_ms=None, instances=None)
+    base = max(h["rows_s"] for h in head if h["contender"] != "tuned")
+    assert rep["speedup"] == pytest.approx(kept[0]["rows_s"] / base)
+    assert rep["kept_defaults"] == (kept_options == RuntimeOptions() and rep["instances"] == 1)
     # a cached throughput result does not answer a latency question
     latency = tune(iris.ref, registry=registry, budget_s=3.0, objective="latency")
     assert not latency.cached and latency.options.instances is None
     assert "concurrency" not in latency.report
     assert latency.report["speedup"] == latency.report["latency_speedup"]
     assert tune(iris.ref, registry=registry, budget_s=3.0, objective="latency").cached
+
+
+def _fake_measurements(monkeypatch: pytest.MonkeyPatch, rate: Any) -> None:
+    """Measurements with a known outcome: every option but the defaults wins the latency
+    search, and ``rate(options, instances)`` is each throughput contender's rows/s."""
+    from augur.tuning import tuner
+    from augur.tuning.probe import Timing
+
+    def time_options(data: Any, sig: Any, feeds: Any, options: RuntimeOptions,
+                     budget_s: float) -> Timing:
+        p50 = 1.0 if options == RuntimeOptions() else 0.5
+        return Timing(options, p50, p50, 20, 0.0)
+
+    monkeypatch.setattr(tuner, "time_options", time_options)
+    monkeypatch.setattr(tuner, "head_to_head", lambda *a, **k: (1.0, 0.5))
+    monkeypatch.setattr(tuner, "throughput_head_to_head", lambda data, sig, feeds, size,
+                        contenders, budget: [rate(o, n) for o, n in contenders])
+
+
+def test_no_throughput_gain_keeps_the_measured_defaults(
+        registry: Registry, iris: ModelVersion, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The latency search's winner loses the throughput head-to-head: the defaults, the
+    # fastest configuration measured there, are kept and reported at their own rate.
+    _fake_measurements(monkeypatch, lambda o, n: 1000.0 if o == RuntimeOptions() and n == 1
+                       else 900.0)
+    result = tune(iris.ref, registry=registry, budget_s=2.0)
+    rep = result.report
+    assert result.options.with_(batch_size=None, batch_delay_ms=None) == RuntimeOptions()
+    assert rep["kept_defaults"] and rep["instances"] == 1
+    assert rep["tuned_rows_s"] == rep["default_rows_s"] == 1000.0 and rep["speedup"] == 1.0
+
+
+def test_a_throughput_gain_is_reported_at_the_winners_own_rate(
+        registry: Registry, iris: ModelVersion, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_measurements(monkeypatch, lambda o, n: 1000.0 if o == RuntimeOptions() else 1500.0)
+    result = tune(iris.ref, registry=registry, budget_s=2.0)
+    rep = result.report
+    assert result.options.with_(batch_size=None, batch_delay_ms=None, instances=None) != \
+        RuntimeOptions()
+    assert rep["tuned_rows_s"] == 1500.0 and rep["speedup"] == 1.5 and not rep["kept_defaults"]
+    assert [h["kept"] for h in rep["head_to_head"]].count(True) == 1
 
 
 def test_unknown_objective(registry: Registry, iris: ModelVersion) -> None:
