@@ -8,7 +8,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -240,7 +239,7 @@ def test_hybrid_answers_from_the_store_on_every_protocol(client: Client,
     assert params["source"] == "store"
     np.testing.assert_allclose(np.asarray(outs["probabilities"], dtype=np.float32).reshape(1, 3),
                                [STORED["probabilities"]])
-    version, outs, _ = client.send("h", one, key="missing")  # a miss: the model answers
+    _version, outs, _ = client.send("h", one, key="missing")  # a miss: the model answers
     assert outs["label"].ravel().tolist() == [0]
 
 
@@ -248,7 +247,7 @@ def test_feature_enrichment_is_the_same_on_every_protocol(client: Client,
                                                           setup: dict[str, Any]) -> None:
     fields = {"flower_id": np.array(["f1", "f2"], dtype=object),
               "petal_width": np.array([0.2, 2.3], dtype=np.float32)}
-    version, outs, _ = client.send("f", fields)
+    _version, outs, _ = client.send("f", fields)
     want = load("f", registry=setup["registry"]).predict(ROWS[:2])
     assert outs["label"].ravel().tolist() == want["label"].tolist()
     np.testing.assert_allclose(outs["probabilities"].reshape(2, 3), want["probabilities"],
