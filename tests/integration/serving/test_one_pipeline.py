@@ -234,7 +234,7 @@ def test_shadow_comparison_is_the_same_on_every_protocol(client: Client,
 def test_hybrid_answers_from_the_store_on_every_protocol(client: Client,
                                                          setup: dict[str, Any]) -> None:
     one = {k: v[:1] for k, v in _iris_fields(client.protocol).items()}
-    version, outs, params = client.send("h", one, key="fresh")
+    _, outs, params = client.send("h", one, key="fresh")
     assert outs["label"].ravel().tolist() == [STORED["label"]]  # not the forest's 0
     assert params["source"] == "store"
     np.testing.assert_allclose(np.asarray(outs["probabilities"], dtype=np.float32).reshape(1, 3),
