@@ -120,3 +120,78 @@ def _parse(log_path: Path, measure_from: float, duration: float) -> LoadResult:
     return LoadResult(requests=int(ok.sum()), failed=int((window & ~ok).sum()),
                       seconds=duration, p50_ms=float(np.percentile(lat, 50)),
                       p99_ms=float(np.percentile(lat, 99)))
+
+
+_WRK_SCRIPT = """
+local f = io.open(os.getenv("AUGUR_WRK_BODY"), "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+{headers}
+"""
+
+
+def wrk_path() -> str | None:
+    """Where wrk is, if installed (Debian ``wrk``; the set-up installs it)."""
+    return shutil.which("wrk")
+
+
+def run_wrk(url: str, body: bytes, *, concurrency: int, duration: float,
+            headers: dict[str, str] | None = None, cpu: int | None = 1) -> LoadResult:
+    """The closed loop of :func:`run_load` with wrk (1 thread): HTTP/1.1 keep-alive only.
+
+    wrk reports its own latency percentiles (from an HdrHistogram), so p50/p99 come
+    from ``--latency``; there is no warm-up window, so keep ``duration`` a few seconds.
+    """
+    wrk = wrk_path()
+    if wrk is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise ValueError(f"the benchmark only talks to loopback addresses, not {url}")
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items())
+    with tempfile.TemporaryDirectory(prefix="augur-wrk-") as tmp:
+        body_path = Path(tmp, "body")
+        body_path.write_bytes(body)
+        script = Path(tmp, "post.lua")
+        script.write_text(_WRK_SCRIPT.format(headers=lines))
+        cmd = [wrk, "-t", "1", "-c", str(concurrency), "-d", f"{int(duration)}s", "--latency",
+               "-s", str(script), url]
+        if cpu is not None and hasattr(os, "sched_setaffinity"):
+            cmd = ["taskset", "-c", str(cpu), *cmd]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.time()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30,
+                              check=False, env={**os.environ, "AUGUR_WRK_BODY": str(body_path)})
+        wall = time.time() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return _parse_wrk(proc.stdout, duration,
+                      (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / wall)
+
+
+def _ms(text: str) -> float:
+    units = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+    for unit in ("us", "ms", "s"):
+        if text.endswith(unit):
+            return float(text[:-len(unit)]) * units[unit]
+    return float(text)
+
+
+def _parse_wrk(out: str, duration: float, cpu: float) -> LoadResult:
+    requests, failed, p50, p99 = 0, 0, float("nan"), float("nan")
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) >= 4 and words[1] == "requests" and words[0].isdigit():
+            requests = int(words[0])
+            duration = _ms(words[3].rstrip(",")) / 1000.0
+        elif line.strip().startswith("Non-2xx or 3xx responses:"):
+            failed += int(words[-1])
+        elif line.strip().startswith("Socket errors:"):
+            failed += sum(int(w.rstrip(",")) for w in words if w.rstrip(",").isdigit())
+        elif len(words) == 2 and words[0] == "50%":
+            p50 = _ms(words[1])
+        elif len(words) == 2 and words[0] == "99%":
+            p99 = _ms(words[1])
+    return LoadResult(requests=requests - failed, failed=failed, seconds=duration,
+                      p50_ms=p50, p99_ms=p99, generator_cpu=cpu)

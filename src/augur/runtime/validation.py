@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from augur.errors import InvalidInput
-from augur.runtime.inputs import check_tensor
+from augur.runtime.inputs import RecordPlan, check_tensor
 from augur.signature import Signature, TensorSpec, v2_datatype
 
 
@@ -39,6 +39,8 @@ class FeedValidator:
             check_nan = spec.numpy_dtype.kind == "f" and not nan_ok
             self._plan[spec.name] = (spec.numpy_dtype, len(spec.shape), fixed, check_nan)
         self._nan_ok = {name: not plan[3] for name, plan in self._plan.items()}
+        #: records of plain numbers as this signature's tensors, in one conversion
+        self.records = RecordPlan(signature)
 
     def check(self, feeds: dict[str, np.ndarray], *,
               strict: bool = False) -> dict[str, np.ndarray]:

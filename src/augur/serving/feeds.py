@@ -29,7 +29,7 @@ def request_feeds(model: LoadedVersion, request: InferenceRequest) -> dict[str, 
     """
     signature = model.model.signature
     if request.instances is not None:
-        return to_feeds(signature, request.instances)
+        return to_feeds(signature, request.instances, model.validator.records)
     feeds: dict[str, np.ndarray] = {}
     for tensor in request.inputs:
         if tensor.name in feeds:
