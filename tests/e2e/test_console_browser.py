@@ -198,7 +198,7 @@ def test_actions_change_the_registry(console: ConsolePage, server: BackgroundSer
 
     console.open("#/models/mlp")
     page.locator("#load-version").select_option("2")
-    page.get_by_role("button", name="Load…").click()
+    page.get_by_role("button", name="Load…", exact=True).click()
     console.confirm()
     page.locator(".msg.ok", has_text="Loaded mlp:2").wait_for()
     loaded = {(e["name"], e["version"]) for e in get(server, "/v2/admin/models")["loaded"]}
@@ -215,7 +215,7 @@ def test_actions_change_the_registry(console: ConsolePage, server: BackgroundSer
         "canary": "mlp:2", "canary_percent": 25.0, "shadow": "mlp:3"}
 
     console.open("#/models/mlp")
-    page.get_by_role("button", name="Unload…").click()
+    page.get_by_role("button", name="Unload…", exact=True).click()
     console.confirm()
     page.locator(".msg.ok", has_text="Unloaded mlp").wait_for()
     assert not [e for e in get(server, "/v2/admin/models")["loaded"] if e["name"] == "mlp"]
