@@ -180,6 +180,12 @@ class BatchLauncher:
         self._submit(run_id, resume_batch, run_id, self.registry, quiet=True)
         return run_id
 
+    def queued(self, run_id: str) -> bool:
+        """Whether ``run_id`` was started here and has no run record yet."""
+        with self._lock:
+            future = self._runs.get(run_id)
+        return future is not None and not future.done()
+
     def close(self) -> None:
         """Wait for started runs to end."""
         with self._lock:

@@ -197,7 +197,15 @@ class ConsoleSite:
 
     async def run(self, request: Request) -> Response:
         self.access.admin(request)
-        return _json(await run_in_threadpool(run_doc, self.registry, request.path_params["run"]))
+        run_id = request.path_params["run"]
+        try:
+            return _json(await run_in_threadpool(run_doc, self.registry, run_id))
+        except ModelNotFound:
+            if not self.launcher.queued(run_id):
+                raise
+        return _json({"id": run_id, "status": "queued", "rows_in": 0, "rows_out": 0,
+                      "rows_failed": 0, "stats": {}, "errors": [], "errors_truncated": False,
+                      "errors_unavailable": None})
 
     async def resume(self, request: Request) -> Response:
         self.access.admin(request)

@@ -95,8 +95,10 @@ async function renderRun(view, ctx, id) {
   const body = h("div", { id: "run" }, h("p", { class: "muted" }, "Loading…"));
   view.append(body);
   let timer = null;
+  let waiting = 0; // polls left while a resumed run has not started yet
   ctx.onLeave(() => clearTimeout(timer));
   async function refresh() {
+    clearTimeout(timer);
     let r;
     try {
       r = await api.get(`/console/api/batch/runs/${enc(id)}`);
@@ -108,11 +110,11 @@ async function renderRun(view, ctx, id) {
     const resume = async () => {
       const done = await act(`Resume run ${id} from its last committed chunk?`, "Resume",
         () => api.post(`/console/api/batch/runs/${enc(id)}/resume`), (x) => `Resumed run ${x.run_id}.`);
-      if (done) refresh();
+      if (done) { waiting = 20; refresh(); }
     };
     clear(body,
       facts([
-        ["Status", status(r)], ["Model", `${r.model}:${r.version}`], ["Asked for", r.ref],
+        ["Status", status(r)], ["Model", r.model ? `${r.model}:${r.version}` : null], ["Asked for", r.ref],
         ["Input", h("code", {}, r.input)], ["Output", h("code", {}, r.output)],
         ["Progress", progress(r)], ["Rows in", num(r.rows_in)], ["Predicted", num(r.rows_out)],
         ["Failed", num(r.rows_failed)], ["Started", when(r.started_at)],
@@ -130,7 +132,8 @@ async function renderRun(view, ctx, id) {
           { label: "Reason", value: (e) => e.reason },
         ], r.errors, { empty: "No row failed." }),
         r.errors_truncated ? h("p", { class: "muted" }, `Showing the first ${r.errors.length} failed rows.`) : null));
-    if (r.status === "running") timer = setTimeout(refresh, REFRESH_MS);
+    if (r.status === "running" || r.status === "queued") waiting = 0;
+    if (r.status === "running" || r.status === "queued" || waiting-- > 0) timer = setTimeout(refresh, REFRESH_MS);
   }
   await refresh();
 }
