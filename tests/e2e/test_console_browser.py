@@ -10,6 +10,7 @@ dialog, and checked through the API; without the admin token they are refused.
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,20 +118,35 @@ def test_every_page_renders_what_the_api_says(console: ConsolePage, server: Back
     assert tuned.count() == 1
     check_page(console, "models-mlp")
 
-    for _ in range(5):  # real traffic for the Traffic page
-        r = httpx.post(server.url + "/v1/models/iris:predict",
-                       headers={"Authorization": f"Bearer {READ}"},
-                       json={"instances": [{"sepal_length": 5.1, "sepal_width": 3.5,
-                                            "petal_length": 1.4, "petal_width": 0.2}]})
-        assert r.status_code == 200, r.text
-    page = console.open("#/traffic")
-    row = page.locator("#traffic-table tbody tr", has_text="iris:1").first
-    row.wait_for()
+    stop = threading.Event()
+
+    def send() -> None:  # real traffic while the Traffic page watches
+        with httpx.Client(headers={"Authorization": f"Bearer {READ}"}) as client:
+            while not stop.is_set():
+                r = client.post(server.url + "/v1/models/iris:predict", json={"instances": [
+                    {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4,
+                     "petal_width": 0.2}]})
+                assert r.status_code == 200, r.text
+                stop.wait(0.05)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        page = console.open("#/traffic")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#traffic-table tbody tr')].some(r =>"
+            " r.cells[0].textContent === 'iris:1' && parseFloat(r.cells[2].textContent) > 0)")
+        page.wait_for_function("() => document.querySelectorAll('#main .chart canvas').length >= 5")
+    finally:
+        stop.set()
+        sender.join()
     metrics = httpx.get(server.url + "/metrics").text
     answered = next(line for line in metrics.splitlines()
                     if line.startswith('augur_requests_total{model="iris",version="1"}'))
-    assert row.locator("td").nth(1).inner_text() == str(int(float(answered.split()[-1])))
-    page.wait_for_function("() => document.querySelectorAll('#main .chart canvas').length >= 1")
+    total = f"{int(float(answered.split()[-1])):,}"
+    page.wait_for_function(  # the next scrape shows what /metrics says
+        "(n) => [...document.querySelectorAll('#traffic-table tbody tr')].some(r =>"
+        " r.cells[0].textContent === 'iris:1' && r.cells[1].textContent === n)", arg=total)
     check_page(console, "traffic")
 
     page = console.open("#/batch")

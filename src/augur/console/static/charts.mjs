@@ -54,14 +54,14 @@ export function barChart(title, categories, series, { unit = "", height = 190 } 
   const n = series.length;
   const opts = {
     height,
-    legend: { show: n > 1 },
+    legend: { show: n > 1, live: false },
     cursor: { show: false },
     scales: { x: { time: false, range: [-0.5, categories.length - 0.5] }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } },
     axes: [
       { splits: () => categories.map((_, i) => i), values: (u, splits) => splits.map((i) => categories[i] ?? ""), grid: { show: false } },
-      { size: 60, values: (u, vals) => vals.map((v) => `${num(v)}${unit}`) },
+      { size: 78, values: (u, vals) => vals.map((v) => `${num(v)}${unit}`) },
     ],
-    series: [{}, ...series.map((s, i) => ({
+    series: [{ label: "" }, ...series.map((s, i) => ({
       label: s.label, stroke: color(i), fill: `${color(i)}cc`, width: 1,
       paths: uPlot.paths.bars({ size: [0.7 / n, 80], align: n === 1 ? 0 : i === 0 ? -1 : 1 }),
       points: { show: false },
@@ -74,7 +74,7 @@ export function barChart(title, categories, series, { unit = "", height = 190 } 
 }
 
 // A live line chart: call update(times, [{label, values}]) with times in Unix seconds.
-export function lineChart(title, { unit = "", height = 200 } = {}) {
+export function lineChart(title, { unit = "", height = 200, window = 180 } = {}) {
   const { fig, holder } = figure(title, "no data yet");
   const text = h("p", { class: "muted chart-empty" }, "Waiting for traffic…");
   fig.append(text);
@@ -94,8 +94,11 @@ export function lineChart(title, { unit = "", height = 200 } = {}) {
     key = labels;
     mount(holder, {
       height,
-      scales: { x: { time: true }, y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.15 : 1] } },
-      axes: [{}, { size: 64, values: (u, vals) => vals.map((v) => `${num(v)}${unit}`) }],
+      // The last few minutes, whatever the data: one point must not span years.
+      scales: { x: { time: true, range: (u, lo, hi) => [Math.min(lo, hi - window), hi] },
+        y: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.15 : 1] } },
+      legend: { live: false },
+      axes: [{}, { size: 78, values: (u, vals) => vals.map((v) => `${num(v)}${unit}`) }],
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: color(i), width: 2, spanGaps: true }))],
     }, data);
   }

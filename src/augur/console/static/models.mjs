@@ -210,14 +210,15 @@ function compressionCharts(v, report) {
   const p = report.original || {};
   const c = report.compressed || {};
   const label = report.method || v.method || "compressed";
-  const quality = Object.entries(report.quality || {}).filter(([, x]) => typeof x === "number");
+  // Agreement, similarity and drop are shares (0..1) and share one axis; counts do not.
+  const quality = Object.entries(report.quality || {}).filter(([k, x]) => typeof x === "number" && k !== "rows" && x >= 0 && x <= 1);
   return h("div", { class: "charts" },
     barChart(`Size (MB): parent ${report.parent} and ${label}`, ["parent", label], [{ label: "size", values: [p.size_bytes / 1e6, c.size_bytes / 1e6] }], { unit: " MB" }),
     barChart("Latency (ms per row, p50 and p99)", ["p50", "p99"], [
       { label: "parent", values: [p.latency_p50_ms, p.latency_p99_ms] },
       { label, values: [c.latency_p50_ms, c.latency_p99_ms] }], { unit: " ms" }),
     barChart("Throughput (rows/s at batch 64)", ["parent", label], [{ label: "rows/s", values: [p.throughput_rows_s, c.throughput_rows_s] }]),
-    quality.length ? barChart("Quality against the parent", quality.map(([k]) => k), [{ label: "quality", values: quality.map(([, x]) => x) }]) : null);
+    quality.length ? barChart(`Quality against the parent (${num((report.quality || {}).rows)} rows)`, quality.map(([k]) => k.replaceAll("_", " ")), [{ label: "quality", values: quality.map(([, x]) => x) }]) : null);
 }
 
 function tuningTable(results) {
