@@ -1,7 +1,6 @@
 // The console's shell: sign-in, the section router (#/models, #/traffic, ...) and the info
 // every page needs (is a model server running here? what may the signed-in token do?).
 import { api, setToken, token } from "/console/static/api.mjs";
-import { sweep } from "/console/static/charts.mjs";
 import { clear, clearNotice, errorBox, h, notify } from "/console/static/ui.mjs";
 
 const PAGES = {
@@ -14,9 +13,16 @@ const PAGES = {
 };
 const TITLES = { models: "Models", traffic: "Traffic", batch: "Batch", features: "Features", monitoring: "Monitoring", edge: "Edge" };
 
-const ctx = { info: { served: false, role: "none" }, stop: [] };
+const ctx = { info: { served: false, role: "none" }, stop: [], pending: null };
 
-async function refreshSession() {
+// Pages that need the session (is a model server here?) await ctx.session(); the listing
+// does not, so its data is fetched while the session is asked for.
+function refreshSession() {
+  ctx.pending = fillSession();
+  return ctx.pending;
+}
+
+async function fillSession() {
   ctx.info = await api.get("/console/api/info");
   const signedIn = Boolean(token());
   document.getElementById("signin").hidden = signedIn;
@@ -52,11 +58,13 @@ async function route() {
     if (mine !== generation) return;
     const view = h("div", { class: "page", "data-page": section });
     clear(main, view);
-    await page.render(view, { ...ctx, args, query, navigate, onLeave: (f) => ctx.stop.push(f) });
+    const session = async () => { await ctx.pending; return ctx.info; };
+    await page.render(view, { args, query, navigate, session, onLeave: (f) => ctx.stop.push(f) });
   } catch (err) {
     if (mine === generation) clear(main, errorBox(err));
   }
-  sweep();
+  // Charts (and uPlot) load only with the pages that draw them.
+  if (window.augurCharts) window.augurCharts.sweep();
   if (mine === generation) document.body.dataset.ready = section;
 }
 
@@ -85,12 +93,7 @@ async function start() {
     clearNotice();
     route().then(() => document.getElementById("main").focus({ preventScroll: true }));
   });
-  try {
-    await refreshSession();
-  } catch (err) {
-    clear(document.getElementById("main"), errorBox(err));
-    return;
-  }
+  refreshSession().catch((err) => clear(document.getElementById("main"), errorBox(err)));
   route();
 }
 

@@ -30,6 +30,7 @@ export function sweep() {
     if (!chart.root.isConnected) { chart.destroy(); live.delete(chart); }
   }
 }
+window.augurCharts = { sweep };
 
 function figure(title, summary) {
   const holder = h("div", { class: "chart", role: "img", "aria-label": `${title}: ${summary}` });

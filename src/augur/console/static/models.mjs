@@ -1,7 +1,6 @@
 // Models: the searched, paginated listing; one model's versions, lineage, signature,
 // parity, compression and tuning reports, aliases with their history; and its actions.
 import { api, enc } from "/console/static/api.mjs";
-import { barChart } from "/console/static/charts.mjs";
 import { act, bytes, clear, errorBox, facts, h, num, section, table, when } from "/console/static/ui.mjs";
 
 const PER_PAGE = 25;
@@ -46,10 +45,14 @@ async function renderList(view, ctx) {
       h("button", { type: "button", disabled: doc.page >= doc.pages, onclick: () => go(doc.page + 1) }, "Next →")));
 }
 
+let barChart = null;
+
 async function renderModel(view, ctx, name) {
   let doc;
   try {
-    doc = await api.get(`/console/api/models/${enc(name)}`);
+    // Charts (uPlot) are not needed by the listing, so they load here.
+    [{ barChart }, ctx.info, doc] = await Promise.all([import("/console/static/charts.mjs"),
+      ctx.session(), api.get(`/console/api/models/${enc(name)}`)]);
   } catch (err) {
     view.append(h("h1", {}, name), errorBox(err));
     return;

@@ -12,7 +12,8 @@ const byVersion = (l) => `${l.model}:${l.version}`;
 
 export async function render(view, ctx) {
   view.append(h("h1", {}, "Traffic"));
-  if (!ctx.info.served) {
+  const info = await ctx.session();
+  if (!info.served) {
     view.append(h("p", { class: "reason" }, "Live traffic needs a running model server: this console was started with 'augur ui'. 'augur serve' serves the same console with this page filled from its /metrics."));
     return;
   }
