@@ -32,7 +32,6 @@ LIMIT_MS = 300.0
 
 def seed(home: Path, models: int) -> None:
     """``models`` one-version models (a tiny ONNX graph shared by content address)."""
-    import onnx
     from onnx import TensorProto, helper
 
     from augur.registry import Registry

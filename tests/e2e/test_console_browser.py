@@ -17,7 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-from console_support import ROOT, ConsolePage, Seeded, chromium, require_browser_tools, seed_registry
+from console_support import (
+    ROOT,
+    ConsolePage,
+    Seeded,
+    chromium,
+    require_browser_tools,
+    seed_registry,
+)
 
 from augur.serving import BackgroundServer, ModelSettings, ServerSettings
 

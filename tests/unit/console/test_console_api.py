@@ -19,7 +19,6 @@ ADMIN, READ = "adm-token", "read-token"
 
 
 def tiny_onnx() -> tuple[bytes, Signature]:
-    import onnx
     from onnx import TensorProto, helper
 
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "id",
@@ -132,7 +131,7 @@ def test_bad_listing_parameters_are_a_400(client: TestClient, query: str) -> Non
 
 
 @pytest.mark.parametrize("name", ["..", "%2e%2e", "a%00b", " model-000", "model-000%0a",
-                                  "x" * 10_000, "ｍodel-000", "nope"])
+                                  "x" * 10_000, "\uff4dodel-000", "nope"])  # a fullwidth m
 def test_bad_or_unknown_model_names_are_4xx(client: TestClient, name: str) -> None:
     r = client.get(f"/console/api/models/{name}", headers=auth(READ))
     assert r.status_code in (400, 404), (name, r.status_code)
