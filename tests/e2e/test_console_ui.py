@@ -124,3 +124,10 @@ def test_server_only_actions_are_disabled_with_the_reason(console: ConsolePage, 
     assert console.axe() == []
     assert console.errors == []
     console.shoot("ui-traffic-phone")
+    edge = console.open("#/edge")
+    edge.get_by_role("link", name="The edge index").click()
+    edge.wait_for_url(ui + "/edge")
+    assert edge.locator("table.models tbody tr").count() == MODELS
+    assert edge.get_by_role("link", name="Console").count() == 1
+    assert console.axe() == []
+    console.shoot("edge-index-phone")

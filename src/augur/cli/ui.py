@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import hmac
-from collections.abc import Callable
 from typing import Any
 
-from augur.errors import ConfigError, Unauthorized
+from augur.errors import ConfigError
 from augur.registry import Registry
-
-
-def _bearer(token: str | None, also: str | None, what: str) -> Callable[[Any], None]:
-    """A check passing requests that carry ``token`` (or ``also``), or all when unset."""
-    wanted = [f"Bearer {t}".encode() for t in (token, also) if t]
-
-    def check(request: Any) -> None:
-        if token is None:
-            return
-        given = request.headers.get("authorization", "").encode()
-        if not any(hmac.compare_digest(given, w) for w in wanted):
-            raise Unauthorized(f"this endpoint needs 'Authorization: Bearer <{what} token>'")
-
-    return check
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from augur.console import Access, FeatureBinding, build_app
-    from augur.serving.rest import error_body, status_of
+    from augur.console import FeatureBinding, build_app
+    from augur.http import BearerAuth
 
     if bool(args.features) != bool(args.feature_store):
         raise ConfigError("--features and --feature-store go together")
     registry = Registry()
-    access = Access(read=_bearer(args.read_token, args.admin_token, "read"),
-                    admin=_bearer(args.admin_token, None, "admin"))
     features = (FeatureBinding(args.features, args.feature_store),) if args.features else ()
-    app = build_app(registry, access, lambda exc: (status_of(exc), error_body(exc)),
+    app = build_app(registry, BearerAuth(args.read_token, args.admin_token),
                     features=features)
     host = args.host or "127.0.0.1"
     print(f"augur console for {registry.home.resolve()} at http://{host}:{args.port}/ "
@@ -57,7 +39,8 @@ def register(subs: Any) -> None:
     p.add_argument("--host", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8090, help="HTTP port (default 8090)")
     p.add_argument("--admin-token", help="bearer token for alias moves and batch runs")
-    p.add_argument("--read-token", help="bearer token for reading (default: open)")
+    p.add_argument("--read-token", help="bearer token for reading, as serve's --inference-token "
+                                        "(default: open)")
     p.add_argument("--features", help="a feature definitions file for the Features page")
     p.add_argument("--feature-store", help="its online store URL (redis://..., sqlite:///...)")
     p.set_defaults(func=cmd_ui)

@@ -7,15 +7,15 @@ load/unload, canary and shadow), Traffic (live from the server's ``/metrics``),
 Batch (runs, failed rows, schedules; start and resume), Features (views and their
 freshness), Monitoring and Edge.
 
-Public surface: :func:`routes` and :class:`ConsoleSite` (for a server to mount),
-:class:`Access` (the mounting app's read and admin checks), :class:`FeatureBinding`,
-:func:`build_app` (the stand-alone console of ``augur ui``).
+Public surface: :func:`routes` and :class:`ConsoleSite` (for a server to mount, with
+its ``guard(request, role)``), :class:`FeatureBinding`, :func:`build_app` (the
+stand-alone console of ``augur ui``).
 """
 
 from __future__ import annotations
 
 from augur.console.app import build_app
 from augur.console.feature_status import FeatureBinding
-from augur.console.site import Access, ConsoleSite, routes
+from augur.console.site import ConsoleSite, routes
 
-__all__ = ["Access", "ConsoleSite", "FeatureBinding", "build_app", "routes"]
+__all__ = ["ConsoleSite", "FeatureBinding", "build_app", "routes"]

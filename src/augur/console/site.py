@@ -4,19 +4,19 @@
 - ``GET /console/static/{file}``, ``GET /console/vendor/{file}``: its scripts and styles,
   and the npm files it uses (uPlot), all served from this process.
 - ``GET /console/api/...``: JSON the pages need where no other endpoint gives it
-  (see :class:`ConsoleSite`). Reads need the read (inference) token when one is set;
-  changes and batch runs need the admin token. Errors are raised as
-  :class:`~augur.errors.AugurError` and answered by the mounting app's error table.
+  (see :class:`ConsoleSite`). Reads need the inference token when one is set;
+  changes and batch runs need the admin token, checked by the mounting app's guard
+  (:mod:`augur.http.auth`). Errors are raised as :class:`~augur.errors.AugurError`
+  and answered by :func:`augur.http.exception_handlers`; bodies arrive through the
+  mounting app's :class:`augur.http.BodyLimit`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -26,13 +26,12 @@ from augur.console.catalog import ModelQuery, model_detail, search_models
 from augur.console.feature_status import FeatureBinding, FeatureStatus
 from augur.console.runs import BatchLauncher, job_of, run_doc, runs_doc, schedules_doc
 from augur.console.vendor import Vendor
-from augur.errors import InvalidInput, ModelNotFound, Unauthorized
-from augur.registry import Registry
+from augur.errors import Forbidden, InvalidInput, ModelNotFound, Unauthorized
+from augur.http import Role, json_body, json_response
+from augur.registry import MAX_VERSION, Registry, parse_reference
 
-Check = Callable[[Request], None]
-
-#: Largest JSON body a console action accepts.
-MAX_BODY = 64 * 1024
+#: Checks a request's token for a role; raises ``Unauthorized`` or ``Forbidden``.
+Guard = Callable[[Request, Role], None]
 
 #: File name -> content type of the console's own static files.
 STATIC_FILES: dict[str, str] = {
@@ -49,52 +48,20 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"
            "Cache-Control": "no-cache"}
 
 
-@dataclass(frozen=True)
-class Access:
-    """The checks of the app that mounts the console; each raises ``Unauthorized``.
-
-    Attributes:
-        read: lets a request read (the inference token, when one is set).
-        admin: lets a request change things (the admin token, when one is set).
-    """
-
-    read: Check
-    admin: Check
-
-    def role(self, request: Request) -> str:
-        """``admin``, ``read`` or ``none``: what the request's token allows."""
-        for name, check in (("admin", self.admin), ("read", self.read)):
-            try:
-                check(request)
-            except Unauthorized:
-                continue
-            return name
-        return "none"
+def role_of(guard: Guard, request: Request) -> str:
+    """``admin``, ``inference`` or ``none``: what the request's token allows."""
+    for role in ("admin", "inference"):
+        try:
+            guard(request, role)  # type: ignore[arg-type]
+        except (Unauthorized, Forbidden):
+            continue
+        return role
+    return "none"
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json",
-                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
-
-
-async def _body(request: Request) -> Any:
-    """The request's JSON body, read up to :data:`MAX_BODY` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise InvalidInput(f"the request body must be JSON of at most {MAX_BODY} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise InvalidInput(f"the request body must be JSON of at most {MAX_BODY} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return {}
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"malformed JSON in the request body: {exc}") from None
+    return json_response(data, status, headers={"Cache-Control": "no-store",
+                                                "X-Content-Type-Options": "nosniff"})
 
 
 class ConsoleSite:
@@ -102,16 +69,16 @@ class ConsoleSite:
 
     Args:
         registry: the models, runs and schedules shown.
-        access: the mounting app's read and admin checks.
+        guard: the mounting app's token check.
         served: whether models are served by this process (load/unload, canary,
             shadow and live traffic exist only then).
         features: definitions files and online stores for the Features page.
     """
 
-    def __init__(self, registry: Registry, access: Access, *, served: bool,
+    def __init__(self, registry: Registry, guard: Guard, *, served: bool,
                  features: tuple[FeatureBinding, ...] = ()) -> None:
         self.registry = registry
-        self.access = access
+        self.guard = guard
         self.served = served
         self.features = FeatureStatus(features)
         self.launcher = BatchLauncher(registry)
@@ -158,45 +125,51 @@ class ConsoleSite:
                             headers={**HEADERS, "Cache-Control": "public, max-age=86400"})
 
     async def info(self, request: Request) -> Response:
-        return _json({"served": self.served, "role": self.access.role(request),
+        return _json({"served": self.served, "role": role_of(self.guard, request),
                       "features": bool(self.features.bindings)})
 
     async def models(self, request: Request) -> Response:
-        self.access.read(request)
+        self.guard(request, "inference")
         query = ModelQuery.parse(dict(request.query_params))
         return _json(await run_in_threadpool(search_models, self.registry, query))
 
     async def model(self, request: Request) -> Response:
-        self.access.read(request)
+        self.guard(request, "inference")
         name = request.path_params["name"]
         return _json(await run_in_threadpool(model_detail, self.registry, name))
 
     async def move_alias(self, request: Request) -> Response:
-        self.access.admin(request)
-        body = await _body(request)
-        version = body.get("version") if isinstance(body, dict) else None
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        self.guard(request, "admin")
+        body = await json_body(request)
+        version, force = body.get("version"), body.get("force", False)
+        if not isinstance(force, bool):
+            raise InvalidInput('"force" must be true or false')
+        if isinstance(version, bool) or not isinstance(version, int) \
+                or not 1 <= version <= MAX_VERSION:
             raise InvalidInput('the body must be {"version": N} with N a version number')
         name, alias = request.path_params["name"], request.path_params["alias"]
-        previous = await run_in_threadpool(self.registry.set_alias, name, alias, version)
+        parse_reference(f"{name}@{alias}")
+        previous = await run_in_threadpool(
+            lambda: self.registry.set_alias(name, alias, version, force=force))
         return _json({"model": name, "alias": alias, "version": version, "previous": previous})
 
     async def rollback(self, request: Request) -> Response:
-        self.access.admin(request)
+        self.guard(request, "admin")
         name, alias = request.path_params["name"], request.path_params["alias"]
+        parse_reference(f"{name}@{alias}")
         version = await run_in_threadpool(self.registry.rollback, name, alias)
         return _json({"model": name, "alias": alias, "version": version.version})
 
     async def runs(self, request: Request) -> Response:
-        self.access.admin(request)
+        self.guard(request, "admin")
         if request.method == "POST":
-            job = job_of(await _body(request))
+            job = job_of(await json_body(request))
             run_id = await run_in_threadpool(self.launcher.start, job)
             return _json({"run_id": run_id}, 202)
         return _json(await run_in_threadpool(runs_doc, self.registry))
 
     async def run(self, request: Request) -> Response:
-        self.access.admin(request)
+        self.guard(request, "admin")
         run_id = request.path_params["run"]
         try:
             return _json(await run_in_threadpool(run_doc, self.registry, run_id))
@@ -208,31 +181,32 @@ class ConsoleSite:
                       "errors_unavailable": None})
 
     async def resume(self, request: Request) -> Response:
-        self.access.admin(request)
+        self.guard(request, "admin")
         run_id = await run_in_threadpool(self.launcher.resume, request.path_params["run"])
         return _json({"run_id": run_id}, 202)
 
     async def schedules(self, request: Request) -> Response:
-        self.access.admin(request)
+        self.guard(request, "admin")
         return _json(await run_in_threadpool(schedules_doc, self.registry))
 
     async def feature_views(self, request: Request) -> Response:
-        self.access.read(request)
+        self.guard(request, "inference")
         return _json(await run_in_threadpool(self.features.describe))
 
 
-def routes(registry: Registry, access: Access, *, served: bool,
+def routes(registry: Registry, guard: Guard, *, served: bool,
            features: tuple[FeatureBinding, ...] = ()) -> list[BaseRoute]:
     """The console's routes over ``registry``, for the augur server or ``augur ui``.
 
     Args:
         registry: the models, runs and schedules shown.
-        access: the mounting app's read and admin checks.
+        guard: the mounting app's token check (``guard(request, role)``).
         served: whether this process serves the models (enables load/unload, canary,
             shadow and the Traffic page's live metrics).
         features: definitions files and online stores for the Features page.
 
     Example:
-        >>> app = Starlette(routes=console.routes(Registry(), access, served=False))  # doctest: +SKIP
+        >>> app = Starlette(routes=console.routes(Registry(), guard, served=False),
+        ...                 exception_handlers=augur.http.exception_handlers())  # doctest: +SKIP
     """
-    return ConsoleSite(registry, access, served=served, features=features).routes()
+    return ConsoleSite(registry, guard, served=served, features=features).routes()

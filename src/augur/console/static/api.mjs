@@ -1,6 +1,7 @@
-// Talking to the server: every request carries the signed-in token (kept in sessionStorage),
-// and every error becomes an ApiError holding the server's own message.
-const KEY = "augur-console-token";
+// Talking to the server: every request carries the signed-in token (kept in sessionStorage,
+// where the edge pages read it too), and every error becomes an ApiError holding the
+// server's own message.
+const KEY = "augur.token";
 
 export function token() {
   return sessionStorage.getItem(KEY) || "";
@@ -21,7 +22,10 @@ export class ApiError extends Error {
   // What to tell the user: refusals name the token that is needed.
   explain() {
     if (this.status === 401) {
-      return `Refused (401): ${this.message}. ${token() ? "The signed-in token is not enough." : "Sign in with a token."}`;
+      return `Refused (401): ${this.message}. ${token() ? "The signed-in token is not accepted here." : "Sign in with a token."}`;
+    }
+    if (this.status === 403) {
+      return `Refused (403): ${this.message}. Sign in with a token that may do this.`;
     }
     return `${this.message} (HTTP ${this.status})`;
   }

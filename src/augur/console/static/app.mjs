@@ -27,7 +27,7 @@ async function fillSession() {
   const signedIn = Boolean(token());
   document.getElementById("signin").hidden = signedIn;
   document.getElementById("whoami").hidden = !signedIn;
-  const roles = { admin: "admin: may change things", read: "read only", none: "no access" };
+  const roles = { admin: "admin: may change things", inference: "read only", none: "no access" };
   document.getElementById("role").textContent = `Signed in (${roles[ctx.info.role] || ctx.info.role})`;
   document.body.dataset.role = ctx.info.role;
   document.body.dataset.served = String(ctx.info.served);

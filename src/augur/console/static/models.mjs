@@ -80,15 +80,17 @@ function aliasSection(ctx, name, doc, numbers, reload) {
   const rows = Object.entries(doc.aliases).map(([alias, a]) => ({ alias, ...a }));
   const aliasInput = h("input", { id: "alias-name", name: "alias", value: rows[0] ? rows[0].alias : "production", autocomplete: "off", required: true });
   const select = versionSelect("alias-version", numbers, numbers[0]);
+  const force = h("input", { id: "alias-force", name: "force", type: "checkbox" });
   const form = h("form", { class: "inline", id: "move-alias", onsubmit: async (e) => {
     e.preventDefault();
     const alias = aliasInput.value.trim();
     const version = Number(select.value);
     const done = await act(`Point ${name}@${alias} at version ${version}?`, "Move alias",
-      () => api.post(`${base}/${enc(alias)}`, { version }),
+      () => api.post(`${base}/${enc(alias)}`, { version, force: force.checked }),
       (r) => `Moved ${name}@${alias} to version ${r.version}${r.previous ? ` (was ${r.previous})` : ""}.`);
     if (done) reload();
   } }, h("label", { for: "alias-name" }, "Alias"), aliasInput, h("label", { for: "alias-version" }, "to"), select,
+  h("span", { class: "check" }, force, h("label", { for: "alias-force" }, "even if the signature changes")),
   h("button", { type: "submit", class: "primary" }, "Move alias…"));
   const rollback = (alias) => async () => {
     const done = await act(`Roll ${name}@${alias} back to the version it pointed at before its last move?`, "Roll back",
