@@ -89,7 +89,7 @@ class FeatureStatus:
         out = []
         for binding in self.bindings:
             doc: dict[str, Any] = {"definitions": Path(binding.definitions).name,
-                                   "store": masked_url(binding.store), "models": list(binding.models),
+                                   "store": _shown(binding.store), "models": list(binding.models),
                                    "views": [], "error": None}
             try:
                 defs = self._definitions(binding.definitions)
@@ -126,3 +126,11 @@ class FeatureStatus:
         finally:
             store.close()
 
+
+def _shown(url: str | None) -> str | None:
+    """A store URL as the page shows it: no password, no server path beyond the file name."""
+    if url is None:
+        return None
+    if url.startswith("sqlite://") or "://" not in url:
+        return f"sqlite:///\u2026/{Path(url.removeprefix('sqlite://')).name}"
+    return masked_url(url)

@@ -41,6 +41,7 @@ def test_views_without_a_checkpoint_have_no_freshness(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'online.db'}"
     source = FeatureStatus((FeatureBinding(str(defs), store, ("eta",)),)).describe()["sources"][0]
     assert source["error"] is None and source["models"] == ["eta"]
+    assert source["store"] == "sqlite:///\u2026/online.db"  # no server path in the page
     assert [(v["name"], v["kind"], v["freshness"]) for v in source["views"]] == [
         ("orders", "stream", None)]
 
