@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import Any
 
 from augur.errors import ConfigError
@@ -22,10 +23,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
     app = build_app(registry, BearerAuth(args.read_token, args.admin_token),
                     features=features)
     host = args.host or "127.0.0.1"
-    print(f"augur console for {registry.home.resolve()} at http://{host}:{args.port}/ "
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, args.port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{args.port}: {exc.strerror}") from exc
+    shown = f"[{host}]" if ":" in host else host
+    print(f"augur console for {registry.home.resolve()} at http://{shown}:{args.port}/ "
           "(Ctrl-C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=args.port, log_level="warning", server_header=False,
-                lifespan="off")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", server_header=False,
+                                           lifespan="off"))
+    server.run(sockets=[sock])
     return 0
 
 
