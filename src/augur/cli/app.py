@@ -22,6 +22,7 @@ VERB_MODULES = (
     "augur.cli.compress",
     "augur.cli.tune",
     "augur.cli.edge",
+    "augur.cli.ui",
 )
 
 EXIT_USER_ERROR = 2

@@ -35,7 +35,7 @@ def _serve(settings: Any, registry: Registry, banner: Any = None) -> int:
     def started(server: Server) -> None:
         grpc = f", gRPC on port {server.grpc_port}" if server.grpc_port else ""
         print(f"augur serving {registry.home.resolve()} at {server.url}{grpc} "
-              "(Ctrl-C to stop)", flush=True)
+              f"(console at {server.url}/; Ctrl-C to stop)", flush=True)
         if banner is not None:
             banner(server)
 
@@ -139,6 +139,10 @@ limits (defaults; set them in --config): max_body_bytes 64MB for inference,
   (a connection that does not finish its headers is closed), keepalive_timeout_s 5,
   max_connections 4096. A v2 tensor whose datatype differs from the model's is a 400;
   [models.NAME] convert_datatypes = true converts it when no value is lost.
+
+the web console:
+  GET  /                                models, traffic, batch, features, edge pages
+                                        (reads: inference token if set; changes: admin token)
 
 endpoints added to v2:
   GET  /v1/predictions/MODEL/KEY        stored prediction, its version and age (404: none)

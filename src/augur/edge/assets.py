@@ -20,6 +20,7 @@ STATIC_FILES: dict[str, str] = {
     "favicon.svg": "image/svg+xml",
 }
 PAGE_TEMPLATE = "edge.html"
+INDEX_TEMPLATE = "edge-index.html"
 
 
 def static_bytes(name: str) -> bytes:
@@ -28,7 +29,7 @@ def static_bytes(name: str) -> bytes:
     Raises:
         KeyError: ``name`` is not one of :data:`STATIC_FILES` (or the page template).
     """
-    if name not in STATIC_FILES and name != PAGE_TEMPLATE:
+    if name not in STATIC_FILES and name not in (PAGE_TEMPLATE, INDEX_TEMPLATE):
         raise KeyError(name)
     return resources.files("augur.edge").joinpath("static", name).read_bytes()
 
@@ -49,8 +50,14 @@ def render_page(*, title: str, assets: str, config: dict[str, Any]) -> bytes:
     """
     # JSON inside <script> must not be able to close the element.
     blob = json.dumps(config).replace("<", "\\u003c").replace(">", "\\u003e")
-    values = {"title": html.escape(title), "assets": html.escape(assets, quote=True),
-              "config": blob}
-    text = static_bytes(PAGE_TEMPLATE).decode("utf-8")
+    return render_template(PAGE_TEMPLATE, {"title": html.escape(title),
+                                           "assets": html.escape(assets, quote=True),
+                                           "config": blob})
+
+
+def render_template(name: str, values: dict[str, str]) -> bytes:
+    """A template of the edge part with its ``{{placeholders}}`` replaced (values as given:
+    escape them first)."""
+    text = static_bytes(name).decode("utf-8")
     # One pass, so a value can never be mistaken for another placeholder.
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], text).encode("utf-8")

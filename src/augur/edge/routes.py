@@ -26,7 +26,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from augur.edge.assets import STATIC_FILES, render_page, static_bytes
+from augur.edge.assets import (
+    INDEX_TEMPLATE,
+    STATIC_FILES,
+    render_page,
+    render_template,
+    static_bytes,
+)
 from augur.edge.formats import check_edge_compatible, preferred_backend
 from augur.edge.manifest import MANIFEST_NAME, build_manifest, manifest_bytes
 from augur.edge.quantized import quantization_of
@@ -130,15 +136,19 @@ class EdgeSite:
 
     def index(self, request: Request) -> Response:
         self.guard(request, "inference")
-        items = []
+        rows = []
         for info in self.registry.list_models():
             if info.latest is None:
                 continue
-            ref = quote(info.name)
-            items.append(f'<li><a href="./edge/{ref}">{html.escape(info.name)}</a> '
-                         f"(latest version {info.latest})</li>")
-        body = ("<!doctype html><meta charset='utf-8'><title>augur edge</title>"
-                "<h1>Models to run in the browser</h1><ul>" + "".join(items) + "</ul>")
+            ref = quote(info.name, safe="")
+            rows.append(f'<tr><td><a href="./edge/{ref}">{html.escape(info.name)}</a></td>'
+                        f"<td>{info.latest}</td><td>{html.escape(info.description)}</td></tr>")
+        items = ("<p>No model is registered yet.</p>" if not rows else
+                 '<table class="models"><thead><tr><th scope="col">Model</th>'
+                 '<th scope="col">Latest version</th><th scope="col">Description</th></tr>'
+                 "</thead><tbody>" + "".join(rows) + "</tbody></table>")
+        body = render_template(INDEX_TEMPLATE, {"assets": "./edge/_/static/", "home": "./",
+                                                "items": items})
         return Response(body, media_type="text/html; charset=utf-8",
                         headers=_headers("no-cache", **{"Content-Security-Policy": PAGE_POLICY}))
 

@@ -1,7 +1,7 @@
 """Where onnxruntime-web lives on this machine, and which of its files each backend needs.
 
 onnxruntime-web is installed from the npm registry at set-up time
-(``scripts/setup.d/30-edge-onnxruntime-web.sh`` runs ``npm ci`` next to
+(``scripts/setup.d/30-npm-packages.sh`` runs ``npm ci`` next to
 ``package.json``) and served by augur itself, so a page never reaches a CDN.
 """
 

@@ -13,7 +13,8 @@
 
 Every ``/v2/admin`` route needs the admin token. Lookups (``GET /v1/predictions/...``)
 and batch triggers (``/v1/batch/...``) are in :mod:`augur.serving.batch_routes`; the
-``augur.edge`` part's pages are mounted too. Errors, tokens and body limits are the
+``augur.edge`` part's pages are mounted too, and the web console of :mod:`augur.console`
+at ``/``. Errors, tokens and body limits are the
 shared ones of :mod:`augur.http`.
 """
 
@@ -28,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from augur import console
 from augur.errors import InvalidInput
 from augur.http import (
     BearerAuth,
@@ -171,6 +173,11 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
     ]
     routes.extend(batch_routes(dataplane.predictions, dataplane.batch, guard))
     routes.extend(edge_routes(dataplane.manager.registry, guard))
+    # The web console at /: pages over the endpoints above and the registry.
+    routes.extend(console.routes(
+        dataplane.manager.registry, guard, served=True,
+        features=tuple(console.FeatureBinding(ms.features, ms.feature_store, (name,))
+                       for name, ms in settings.models.items() if ms.features)))
     app = Starlette(routes=routes, exception_handlers=exception_handlers())
     return BodyLimit(app, settings.max_control_body_bytes, settings.body_timeout_s)
 

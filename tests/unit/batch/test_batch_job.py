@@ -9,9 +9,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from augur.batch import BadRows, BatchJob, list_runs, resume_batch, run_batch
+from augur.batch import BadRows, BatchJob, list_runs, resume_batch, run_batch, run_errors
 from augur.batch.sqlite_store import SqliteStore
-from augur.errors import ConfigError
+from augur.errors import ConfigError, ModelNotFound
 from augur.registry import Registry
 
 
@@ -75,6 +75,23 @@ def test_bad_rows_go_to_the_errors_table(batch_registry: Registry, tmp_path: Pat
     assert "petal_width" in errors[0]["reason"] and "'tall'" in errors[0]["reason"]
     assert "sepal_length" in errors[1]["reason"]
     assert "7" not in stored(out) and len(stored(out)) == 298
+
+
+@pytest.mark.parametrize("output", ["p.db", "parquet_out.parquet"])
+def test_run_errors_reads_the_failed_rows_back(batch_registry: Registry, tmp_path: Path, rows,
+                                              output: str) -> None:
+    frame = rows(40)
+    frame["petal_width"] = frame["petal_width"].astype(object)
+    frame.loc[[5, 30], "petal_width"] = "tall"
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    rec = run_batch(BatchJob("iris", str(tmp_path / "in.csv"), "id",
+                             output=str(tmp_path / output), chunk_size=16), batch_registry,
+                    quiet=True)
+    errors = run_errors(rec.id, batch_registry)
+    assert [(e["row"], e["key"]) for e in errors] == [(5, "5"), (30, "30")]
+    assert all("petal_width" in e["reason"] for e in errors)
+    with pytest.raises(ModelNotFound):
+        run_errors("no-such-run", batch_registry)
 
 
 def test_fail_fast_stops_and_records_failure(batch_registry: Registry, tmp_path: Path,
