@@ -67,12 +67,22 @@ def test_register_alias_and_rollback(demo_home: Path, tmp_path: Path) -> None:
     path.write_bytes(convert(ex.model, ex.X).onnx)
     out = augur(demo_home, "models", "register", "iris", str(path))
     assert out.returncode == 0 and "registered iris:2" in out.stdout
-    assert augur(demo_home, "alias", "set", "iris", "production", "2").returncode == 0
+    # a bare .onnx has no columns: moving production to it would break record clients
+    refused = augur(demo_home, "alias", "set", "iris", "production", "2")
+    assert refused.returncode == 2 and "tensors, not records" in refused.stderr
+    out = augur(demo_home, "models", "register", "iris", str(path),
+                "--signature-from", "iris@production")
+    assert out.returncode == 0 and "registered iris:3" in out.stdout
+    assert augur(demo_home, "alias", "set", "iris", "production", "3").returncode == 0
+    assert augur(demo_home, "alias", "set", "iris", "production", "2", "--force").returncode == 0
     aliases = json.loads(augur(demo_home, "alias", "list", "iris", "--json").stdout)
     assert aliases == {"production": 2}
     out = augur(demo_home, "alias", "rollback", "iris", "production")
+    assert out.returncode == 0 and "-> 3" in out.stdout
+    out = augur(demo_home, "alias", "rollback", "iris", "production")  # further back, not 2
     assert out.returncode == 0 and "-> 1" in out.stdout
-    assert augur(demo_home, "models", "delete", "iris:2").returncode == 0
+    for ref in ("iris:2", "iris:3"):
+        assert augur(demo_home, "models", "delete", ref).returncode == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
