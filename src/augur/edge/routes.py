@@ -135,7 +135,19 @@ class EdgeSite:
         return body
 
     def index(self, request: Request) -> Response:
-        self.guard(request, "inference")
+        try:
+            self.guard(request, "inference")
+        except Unauthorized:
+            # a browser sends no header: the list of models is for signed-in users, whose
+            # console lists and links the same pages
+            body = render_template(INDEX_TEMPLATE, {
+                "assets": "./edge/_/static/", "home": "./",
+                "items": '<p>This server needs a token to list its models: sign in to the '
+                         '<a href="./">console</a> and open its Edge page.</p>'})
+            return Response(body, status_code=401, media_type="text/html; charset=utf-8",
+                            headers=_headers("no-cache", **{
+                                "Content-Security-Policy": PAGE_POLICY,
+                                "WWW-Authenticate": 'Bearer realm="augur"'}))
         rows = []
         for info in self.registry.list_models():
             if info.latest is None:

@@ -403,7 +403,7 @@ def test_connections_beyond_the_cap_are_refused(server: ServerProcess,
     ("GET", "/v2/models/iris/ready"), ("GET", "/v1/models"), ("GET", "/v1/models/iris"),
     ("POST", "/v2/models/iris/infer"), ("POST", "/v1/models/iris:predict"),
     ("GET", "/v1/predictions/iris/1"), ("GET", "/v1/batch/schedules"),
-    ("POST", "/v2/repository/models/iris/load"), ("GET", "/edge"),
+    ("POST", "/v2/repository/models/iris/load"),
     ("GET", "/edge/iris/bundle/manifest.json"), ("GET", "/edge/iris/bundle/model.onnx"),
 ])
 def test_nothing_but_health_answers_without_a_token(http: httpx.Client, method: str,
@@ -414,6 +414,13 @@ def test_nothing_but_health_answers_without_a_token(http: httpx.Client, method: 
         assert "inf" not in _error(r, 401).replace("inference", "")
     for query in ("token=inf", "access_token=inf", "authorization=Bearer%20inf"):
         _error(http.request(method, f"{path}?{query}", json={}), 401)
+
+
+def test_the_edge_index_lists_nothing_without_a_token(http: httpx.Client) -> None:
+    page = http.get("/edge")
+    assert page.status_code == 401 and "sign in" in page.text
+    assert "iris" not in page.text and "fraud" not in page.text
+    assert "iris" in http.get("/edge", headers=INF).text
 
 
 def test_health_probes_and_metrics_stay_open(http: httpx.Client,
