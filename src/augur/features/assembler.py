@@ -11,7 +11,7 @@ online server's endpoints only translate their protocol to and from these calls.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,8 +74,11 @@ class FeatureAssembler:
         ConfigError: a model column matches no feature, or matches several.
     """
 
-    def __init__(self, deployment: Deployment, signature: Signature, store: OnlineStore) -> None:
+    def __init__(self, deployment: Deployment, signature: Signature, store: OnlineStore,
+                 on_lookup: Callable[[str, int, int], None] | None = None) -> None:
         self.deployment, self.signature, self.store = deployment, signature, store
+        #: called per view and read with (view, hits, misses): keys found or not
+        self.on_lookup = on_lookup
         self._views = {v.name: v for v in deployment.views}
         self._requests = {r.name: r for r in deployment.request_features}
         if signature.columns:
@@ -121,6 +124,10 @@ class FeatureAssembler:
                 keys.append(key.decode() if isinstance(key, bytes) else str(key))
             wanted.append((view.name, keys))
         rows = self.store.read_many(wanted)
+        if self.on_lookup is not None:
+            for (name, _keys), found in zip(wanted, rows, strict=True):
+                misses = found.count(None)
+                self.on_lookup(name, len(found) - misses, misses)
         return {name: found for (name, _keys), found in zip(wanted, rows, strict=True)}
 
     def records(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

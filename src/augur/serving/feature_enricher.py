@@ -79,7 +79,11 @@ class FeatureEnricher:
                     if store is None:
                         store = open_online_store(ms.feature_store)
                         self._stores[ms.feature_store] = store
-                assembler = FeatureAssembler(deployment, model.model.signature, store)
+                name = model.name
+                assembler = FeatureAssembler(
+                    deployment, model.model.signature, store,
+                    on_lookup=lambda view, hits, misses: self.manager.metrics
+                    .count_feature_lookups(name, view, hits, misses))
         except ConfigError as exc:
             with self._lock:
                 self._failures[key] = str(exc)

@@ -175,6 +175,17 @@ class ServerMetrics:
                                          "Predictions written back to the store on a miss",
                                          ("model",), registry=self.registry)
         self._hybrid_counts: dict[str, tuple[int, int]] = {}
+        self.feature_lookups = Counter("augur_feature_lookups",
+                                       "Entity keys looked up in the online feature store, by "
+                                       "view and result (hit: a value was found)",
+                                       ("model", "view", "result"), registry=self.registry)
+
+    def count_feature_lookups(self, model: str, view: str, hits: int, misses: int) -> None:
+        """Count one read of a feature view for ``model``: keys found and not."""
+        if hits:
+            self.feature_lookups.labels(model, view, "hit").inc(hits)
+        if misses:
+            self.feature_lookups.labels(model, view, "miss").inc(misses)
 
     def count_hybrid(self, model: str, hit: bool) -> None:
         """Count one hybrid request and update the model's hit ratio."""

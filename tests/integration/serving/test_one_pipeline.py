@@ -252,3 +252,5 @@ def test_feature_enrichment_is_the_same_on_every_protocol(client: Client,
     assert outs["label"].ravel().tolist() == want["label"].tolist()
     np.testing.assert_allclose(outs["probabilities"].reshape(2, 3), want["probabilities"],
                                atol=1e-6)
+    metrics = httpx.get(setup["server"].url + "/metrics").text
+    assert 'augur_feature_lookups_total{model="f",result="hit",view="sizes"}' in metrics

@@ -1,6 +1,7 @@
 // Features: the views of the definitions files the server binds models to, and how fresh
 // each stream view's online values are (from its worker's checkpoint in the online store).
 import { api } from "/console/static/api.mjs";
+import { parse, sumBy } from "/console/static/prom.mjs";
 import { barChart } from "/console/static/charts.mjs";
 import { duration, errorBox, h, num, section, table, when } from "/console/static/ui.mjs";
 
@@ -13,6 +14,20 @@ export async function render(view) {
     view.append(errorBox(err));
     return;
   }
+  // hit rates of the online store, counted by the server as it assembles requests
+  let lookups = null;
+  try {
+    const samples = parse(await api.text("/metrics"));
+    lookups = sumBy(samples, "augur_feature_lookups_total", (l) => `${l.view}\u0000${l.result}`);
+  } catch (_) {
+    lookups = null; // augur ui serves no models, so it counts no lookups
+  }
+  const hitRate = (name) => {
+    if (!lookups) return "not served here";
+    const hits = lookups.get(`${name}\u0000hit`) || 0;
+    const misses = lookups.get(`${name}\u0000miss`) || 0;
+    return hits + misses ? `${(100 * hits / (hits + misses)).toFixed(1)} % of ${num(hits + misses)}` : "no lookups yet";
+  };
   if (!doc.sources.length) {
     view.append(h("p", { class: "muted", id: "no-features" },
       "No model is bound to feature views here. Bind one with 'features' and 'feature_store' in the server's settings ([models.NAME]), or start 'augur ui --features defs.py --feature-store URL'."));
@@ -33,9 +48,10 @@ export async function render(view) {
         { label: "Lag", num: true, value: (v) => (v.freshness && v.freshness.lag_s !== null ? duration(v.freshness.lag_s) : "–") },
         { label: "Events (accepted / late / invalid)", num: true, value: (v) => (v.freshness ? `${num(v.freshness.events.accepted)} / ${num(v.freshness.events.late)} / ${num(v.freshness.events.invalid)}` : "no checkpoint") },
         { label: "Stream position", value: (v) => (v.freshness ? h("code", {}, v.freshness.position || "–") : "–") },
+        { label: "Online-store hits", num: true, value: (v) => hitRate(v.name) },
       ], src.views, { caption: "Feature views", empty: "The definitions hold no view." }),
       streams.length ? barChart("Stream lag per view (seconds behind now)", streams.map((v) => v.name),
         [{ label: "lag", values: streams.map((v) => v.freshness.lag_s) }], { unit: " s" }) : null,
-      h("p", { class: "muted" }, "Online-store hit rates are not measured by this server yet.")));
+      h("p", { class: "muted" }, "Online-store hits: the share of entity keys the server found a value for when it assembled requests (augur_feature_lookups_total).")));
   }
 }
