@@ -14,8 +14,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from augur.errors import InvalidInput, RequestTimeout
-from augur.http.status import PayloadTooLarge, error_body, status_of
+from augur.errors import InvalidInput
+from augur.http.status import BodyTimeout, PayloadTooLarge, error_body, status_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -57,7 +57,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int,
     Raises:
         PayloadTooLarge: the body is (or declares to be) over ``limit``.
         InvalidInput: a malformed ``Content-Length``.
-        RequestTimeout: the body did not arrive within ``timeout`` seconds.
+        BodyTimeout: the body did not arrive within ``timeout`` seconds.
         ClientDisconnected: the client went away.
     """
     declared_length(scope["headers"], limit)
@@ -73,7 +73,7 @@ async def read_body(scope: Scope, receive: Receive, limit: int,
         async with asyncio.timeout(timeout):
             return await _rest_of_body(receive, body, limit)
     except TimeoutError:
-        raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") from None
+        raise BodyTimeout(f"the request body did not arrive within {timeout:g} s") from None
 
 
 async def _rest_of_body(receive: Receive, first: bytes, limit: int) -> bytes:
@@ -98,7 +98,7 @@ class BodyLimit:
     A declared length over ``limit`` is answered 413 without calling the app; a
     chunked body that grows past it raises :class:`PayloadTooLarge` from the app's
     ``receive`` (the app's error handler answers it); a body that stalls raises
-    :class:`~augur.errors.RequestTimeout` the same way.
+    :class:`~augur.http.status.BodyTimeout` the same way.
 
     Args:
         app: the wrapped application.
@@ -136,7 +136,7 @@ class BodyLimit:
                 async with asyncio.timeout(max(deadline - loop.time(), 0.0)):
                     message = await receive()
             except TimeoutError:
-                raise RequestTimeout(f"the request body did not arrive within {timeout:g} s") \
+                raise BodyTimeout(f"the request body did not arrive within {timeout:g} s") \
                     from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

@@ -40,6 +40,10 @@ class PayloadTooLarge(e.InvalidInput):
     """The body is bigger than the route accepts."""
 
 
+class BodyTimeout(e.RequestTimeout):
+    """The client did not send its whole body in time (the client's delay, not ours)."""
+
+
 #: Error class -> HTTP status; the first class along the error's MRO wins.
 STATUS: dict[type[BaseException], int] = {
     e.InvalidInput: 400,
@@ -53,6 +57,7 @@ STATUS: dict[type[BaseException], int] = {
     EndpointNotFound: 404,
     MethodNotAllowed: 405,
     e.IncompatibleSignature: 409,
+    BodyTimeout: 408,
     PayloadTooLarge: 413,
     e.FeatureUnavailable: 422,
     e.ExportFailed: 422,

@@ -7,7 +7,7 @@ import pytest
 
 from augur import errors
 from augur.http import EndpointNotFound, MethodNotAllowed, PayloadTooLarge, error_body, status_of
-from augur.http.status import MAX_MESSAGE, STATUS
+from augur.http.status import MAX_MESSAGE, STATUS, BodyTimeout
 
 
 @pytest.mark.parametrize(("exc", "status"), [
@@ -18,7 +18,7 @@ from augur.http.status import MAX_MESSAGE, STATUS
     (MethodNotAllowed("x", ("GET",)), 405), (errors.IncompatibleSignature("x"), 409),
     (PayloadTooLarge("x"), 413), (errors.FeatureUnavailable("x"), 422),
     (errors.Overloaded("x"), 429), (errors.ModelNotReady("x"), 503),
-    (errors.ServiceUnavailable("x"), 503), (errors.RequestTimeout("x"), 504),
+    (errors.ServiceUnavailable("x"), 503), (errors.RequestTimeout("x"), 504), (BodyTimeout("x"), 408),
     (errors.InvalidArtifact("x"), 500), (errors.AugurError("x"), 500), (KeyError("x"), 500),
 ])
 def test_status_of(exc: BaseException, status: int) -> None:
