@@ -10,7 +10,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 
 @dataclass(frozen=True)
@@ -18,68 +17,39 @@ class Settings:
     """Where augur's state lives.
 
     Attributes:
-        home: root folder for the registry database and artifacts
+        home: root folder for the registry database, artifacts and caches
             (``$AUGUR_HOME``, default ``./.augur``).
         registry_url: ``postgresql://user@host:5432/database`` to keep the registry
             metadata (models, versions, aliases, runs, tuning cache) in PostgreSQL
             (``$AUGUR_REGISTRY_URL``); ``None`` keeps it in SQLite under ``home``.
-            Artifacts stay files under ``home`` either way.
+        artifacts_url: ``s3://bucket/prefix`` to keep artifacts in S3-API object
+            storage, with a verified read-through cache under ``home``
+            (``$AUGUR_ARTIFACTS_URL``); ``None`` keeps them as files under ``home``.
+        s3_endpoint_url: the S3 endpoint, e.g. ``http://minio:9000``
+            (``$AUGUR_S3_ENDPOINT_URL``); ``None`` lets boto3 choose (AWS, or
+            ``$AWS_ENDPOINT_URL``).
+
+    URLs are kept as given here; the registry parses them (augur.backends) and
+    raises ``ConfigError`` for a malformed one when it is built.
     """
 
     home: Path
     registry_url: str | None = None
+    artifacts_url: str | None = None
+    s3_endpoint_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from ``AUGUR_*`` environment variables over the defaults.
-
-        Raises:
-            ConfigError: ``AUGUR_REGISTRY_URL`` is not a PostgreSQL URL.
-        """
+        """Build settings from ``AUGUR_*`` environment variables over the defaults."""
         env = os.environ if environ is None else environ
-        home = Path(env.get("AUGUR_HOME", ".augur")).expanduser()
-        url = env.get("AUGUR_REGISTRY_URL", "").strip()
-        return cls(home=home, registry_url=check_registry_url(url, "AUGUR_REGISTRY_URL")
-                   if url else None)
 
-    @property
-    def registry_db(self) -> Path:
-        """Path of the SQLite metadata database."""
-        return self.home / "registry.db"
+        def url(name: str) -> str | None:
+            return env.get(name, "").strip() or None
 
-    @property
-    def artifacts_dir(self) -> Path:
-        """Folder of the content-addressed artifact files."""
-        return self.home / "artifacts"
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def check_registry_url(url: str, what: str = "registry URL") -> str:
-    """Return ``url`` if it is a usable ``postgresql://`` URL.
-
-    Raises:
-        ConfigError: another scheme or a non-numeric port, naming the URL.
-    """
-    from augur.errors import ConfigError
-
-    expected = "expected postgresql://user@host:5432/database"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ConfigError(f"bad {what} {redact_url(url)!r}: {exc} ({expected})") from None
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ConfigError(f"bad {what} {redact_url(url)!r}: unsupported scheme "
-                          f"{parts.scheme!r} ({expected})")
-    return url
+        return cls(home=Path(env.get("AUGUR_HOME", ".augur")).expanduser(),
+                   registry_url=url("AUGUR_REGISTRY_URL"),
+                   artifacts_url=url("AUGUR_ARTIFACTS_URL"),
+                   s3_endpoint_url=url("AUGUR_S3_ENDPOINT_URL"))
 
 
 def parse_bytes(text: str) -> int:

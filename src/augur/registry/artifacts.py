@@ -2,7 +2,9 @@
 
 Artifacts are stored once per content hash under ``artifacts/sha256/ab/<hash>.onnx``,
 written to a temporary file and renamed into place, then made read-only: a
-registered version's bytes never change.
+registered version's bytes never change. Storing bytes whose file already exists
+checks that file's hash first and rewrites it when it was altered, so registering
+good bytes again repairs a damaged artifact.
 """
 
 from __future__ import annotations
@@ -60,21 +62,49 @@ def check_onnx_bytes(data: bytes, source: str = "artifact") -> None:
         raise InvalidArtifact(f"{source} fails the ONNX checker: {exc}") from exc
 
 
+def _sha256_of_file(path: Path) -> str | None:
+    """The SHA-256 of a file's bytes, or ``None`` if it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 class ArtifactStore:
-    """Immutable files addressed by their SHA-256."""
+    """Immutable files addressed by their SHA-256.
+
+    Args:
+        root: the folder holding ``sha256/``.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def describe(self) -> str:
+        """Where the artifacts live."""
+        return str(self.root)
 
     def path_for(self, digest: str) -> Path:
         """Where the artifact with ``digest`` lives (it may not exist)."""
         return self.root / "sha256" / digest[:2] / f"{digest}.onnx"
 
-    def put(self, data: bytes) -> str:
-        """Store ``data`` (once per content) and return its SHA-256 hex digest."""
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, digest: str | None = None) -> str:
+        """Store ``data`` (once per content) and return its SHA-256 hex digest.
+
+        An existing file is kept only if its bytes still hash to the digest; an
+        altered one is replaced atomically (readers see the old file or the new one).
+
+        Args:
+            data: the artifact's bytes.
+            digest: their SHA-256 if the caller computed it already.
+        """
+        digest = digest or hashlib.sha256(data).hexdigest()
         path = self.path_for(digest)
-        if path.exists() and path.stat().st_size == len(data):
+        if path.exists() and _sha256_of_file(path) == digest:
             return digest
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -89,6 +119,10 @@ class ArtifactStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return digest
+
+    def has(self, digest: str) -> bool:
+        """Whether the artifact's file exists (its bytes are checked on read)."""
+        return self.path_for(digest).exists()
 
     def read(self, digest: str) -> bytes:
         """Return the bytes of an artifact, checking they still hash to ``digest``.

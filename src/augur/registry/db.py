@@ -22,14 +22,21 @@ text on both. Rows read by column name or position on both.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from augur.config import check_registry_url, redact_url
-from augur.errors import ConfigError, ServiceUnavailable
+from augur.backends import (
+    BackendURL,
+    PostgresPool,
+    connect_sqlite,
+    parse_url,
+    sqlite_url,
+    translate_errors,
+)
+
+SERVICE = "registry database"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -109,7 +116,6 @@ _PG_TYPES = (
 # Writers in one schema queue on this lock; other schemas (other registries) do not.
 _PG_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('augur.registry/' || " \
                  "COALESCE(current_schema(), '')))"
-_PG_CONNECT_TIMEOUT_S = 10
 
 
 class Row(Protocol):
@@ -194,136 +200,125 @@ class Connection:
 class Database:
     """Connections to the registry metadata: a SQLite file or a PostgreSQL database.
 
+    SQLite connections are opened per operation (cheap: a file open); PostgreSQL
+    connections come from a pool opened on first use (see
+    :class:`~augur.backends.PostgresPool`), so an operation costs no connection set-up.
+
     Args:
         path: the SQLite file, used when ``url`` is ``None``.
         url: ``postgresql://user@host:5432/database`` to keep the metadata in
             PostgreSQL instead (libpq URL; ``?options=-csearch_path%3Dmyschema``
             picks a schema).
+        what: how a message about a malformed ``url`` names it.
 
     Raises:
         ConfigError: ``url`` is not a PostgreSQL URL.
     """
 
-    def __init__(self, path: Path, url: str | None = None) -> None:
+    def __init__(self, path: Path, url: str | None = None, *,
+                 what: str = "registry URL") -> None:
         self.path = path
-        self.url = check_registry_url(url) if url else None
+        self.backend: BackendURL = (
+            parse_url(url, schemes=("postgresql",), what=what) if url
+            else sqlite_url(path))
+        self._pool = (PostgresPool(self.backend, configure=_configure, init=_create_tables,
+                                   service=SERVICE) if url else None)
         self._initialized = False
+
+    @property
+    def url(self) -> str | None:
+        """The PostgreSQL URL (with its password), or ``None`` for SQLite."""
+        return self.backend.driver_url if self._pool is not None else None
 
     @property
     def dialect(self) -> str:
         """``"postgresql"`` or ``"sqlite"``."""
-        return "postgresql" if self.url else "sqlite"
+        return self.backend.scheme
 
     def describe(self) -> str:
         """Where the metadata lives (a password in the URL is hidden)."""
-        return redact_url(self.url) if self.url else str(self.path)
+        return self.backend.describe() if self._pool is not None else str(self.path)
 
-    def connect(self) -> Connection:
-        """Open a connection (autocommit; use :meth:`write` for transactions).
-
-        Raises:
-            ServiceUnavailable: PostgreSQL cannot be reached at the URL.
-            ConfigError: PostgreSQL refuses the URL's options.
-        """
-        if self.url:
-            return self._connect_postgres(self.url)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        raw = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        raw.row_factory = sqlite3.Row
-        raw.execute("PRAGMA busy_timeout = 60000")
-        raw.execute("PRAGMA foreign_keys = ON")
-        if not self._initialized:
-            raw.execute("PRAGMA journal_mode = WAL")
-            raw.executescript(SCHEMA)
-            for table, column, definition in ADDED_COLUMNS:
-                have = {r[1] for r in raw.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
-                    try:
-                        raw.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-                    except sqlite3.OperationalError as exc:  # another process added it first
-                        if "duplicate column" not in str(exc):
-                            raise
-            self._initialized = True
-        return Connection(raw, postgres=False)
-
-    def _connect_postgres(self, url: str) -> Connection:
-        import psycopg
-
+    @contextmanager
+    def _connection(self, what: str) -> Iterator[Connection]:
+        if self._pool is not None:
+            with self._pool.connection(what) as raw:
+                yield Connection(raw, postgres=True)
+            return
+        raw = connect_sqlite(self.path, row_factory=True)
         try:
-            raw = psycopg.connect(url, autocommit=True, row_factory=_pg_row_factory,
-                                  connect_timeout=_PG_CONNECT_TIMEOUT_S)
-        except psycopg.ProgrammingError as exc:
-            raise ConfigError(f"bad registry URL {self.describe()}: {_first_line(exc)}") from None
-        except psycopg.OperationalError as exc:
-            raise ServiceUnavailable(f"registry database {self.describe()} is unreachable: "
-                                     f"{_first_line(exc)}") from None
-        conn = Connection(raw, postgres=True)
-        if not self._initialized:
-            try:
-                with raw.transaction():
-                    # Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL.
-                    conn.execute(_PG_WRITE_LOCK)
-                    for statement in SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    for table, column, definition in ADDED_COLUMNS:
-                        conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS "
-                                     f"{column} {definition}")
-            except psycopg.Error as exc:
-                raw.close()
-                raise ServiceUnavailable(f"cannot create the registry tables in "
-                                         f"{self.describe()}: {_first_line(exc)}") from None
-            self._initialized = True
-        return conn
+            if not self._initialized:
+                with translate_errors("creating the tables", self.backend, service=SERVICE):
+                    raw.executescript(SCHEMA)
+                    _add_columns_sqlite(raw)
+                self._initialized = True
+            with translate_errors(what, self.backend, service=SERVICE):
+                yield Connection(raw, postgres=False)
+        finally:
+            raw.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads, closed afterwards."""
-        conn = self.connect()
-        try:
-            with self._lost_connection():
-                yield conn
-        finally:
-            conn.close()
+        """A connection for reads (autocommit), returned afterwards.
+
+        Raises:
+            ServiceUnavailable: PostgreSQL cannot be reached, or the connection broke.
+            ConfigError: PostgreSQL refuses the URL's options.
+        """
+        with self._connection("reading") as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction holding the registry's write lock from its first statement.
 
         Raises:
-            ServiceUnavailable: the PostgreSQL connection broke on the way.
+            ServiceUnavailable: PostgreSQL cannot be reached, or the connection broke.
         """
-        conn = self.connect()
-        try:
-            with self._lost_connection():
-                if conn.postgres:
-                    with conn.raw.transaction():
-                        conn.execute(_PG_WRITE_LOCK)
-                        yield conn
-                    return
-                conn.execute("BEGIN IMMEDIATE")
-                try:
+        with self._connection("writing") as conn:
+            if conn.postgres:
+                with conn.raw.transaction():
+                    conn.execute(_PG_WRITE_LOCK)
                     yield conn
-                except BaseException:
-                    conn.execute("ROLLBACK")
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close pooled connections (the pool opens again on next use)."""
+        if self._pool is not None:
+            self._pool.close()
+
+
+def _configure(raw: Any) -> None:
+    raw.row_factory = _pg_row_factory
+
+
+def _create_tables(raw: Any) -> None:
+    conn = Connection(raw, postgres=True)
+    with raw.transaction():
+        # Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL.
+        conn.execute(_PG_WRITE_LOCK)
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        for table, column, definition in ADDED_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+
+
+def _add_columns_sqlite(raw: Any) -> None:
+    import sqlite3
+
+    for table, column, definition in ADDED_COLUMNS:
+        have = {r[1] for r in raw.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            try:
+                raw.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
                     raise
-                conn.execute("COMMIT")
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _lost_connection(self) -> Iterator[None]:
-        if not self.url:
-            yield
-            return
-        import psycopg
-
-        try:
-            yield
-        except psycopg.OperationalError as exc:
-            raise ServiceUnavailable(f"registry database {self.describe()} failed: "
-                                     f"{_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

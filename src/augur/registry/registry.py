@@ -10,9 +10,10 @@ from typing import Any
 
 from augur.config import Settings
 from augur.errors import AugurError, IncompatibleSignature, InvalidArtifact, ModelNotFound
-from augur.registry.artifacts import ArtifactStore, check_onnx_bytes
+from augur.registry.artifacts import check_onnx_bytes
 from augur.registry.compat import incompatibilities
 from augur.registry.db import Connection, Database, Row
+from augur.registry.object_artifacts import Artifacts, open_artifacts
 from augur.registry.refs import (
     DEFAULT_ALIAS,
     MAX_VERSION,
@@ -93,19 +94,24 @@ class Registry:
 
     Metadata (models, versions, aliases and their history, lineage, tags, metrics,
     run records, the tuning cache) lives in SQLite at ``home/registry.db``, or in
-    PostgreSQL when a URL is given; artifacts are always content-addressed files
-    under ``home/artifacts``. Both backends give the same guarantees: versions
-    1..N without gaps or duplicates under concurrent writers, immutable versions,
-    atomic alias moves with history.
+    PostgreSQL when a URL is given; artifacts are content-addressed files under
+    ``home/artifacts``, or objects in an S3-API bucket cached there. Both metadata
+    backends give the same guarantees: versions 1..N without gaps or duplicates
+    under concurrent writers, immutable versions, atomic alias moves with history.
 
     Args:
         home: folder holding ``registry.db`` and ``artifacts/``; defaults to
             ``$AUGUR_HOME`` or ``./.augur``.
-        url: ``postgresql://user@host:5432/database`` for the metadata; when both
-            ``home`` and ``url`` are ``None`` it comes from ``$AUGUR_REGISTRY_URL``.
+        url: ``postgresql://user@host:5432/database`` for the metadata.
+        artifacts_url: ``s3://bucket/prefix`` for the artifacts.
+        s3_endpoint_url: the S3 endpoint (MinIO, Ceph...); default boto3's choice.
+            When ``home`` is ``None``, each of these left ``None`` comes from its
+            environment variable (``AUGUR_REGISTRY_URL``, ``AUGUR_ARTIFACTS_URL``,
+            ``AUGUR_S3_ENDPOINT_URL``).
 
     Raises:
-        ConfigError: ``url`` (or ``$AUGUR_REGISTRY_URL``) is not a PostgreSQL URL.
+        ConfigError: ``url`` is not a PostgreSQL URL, or ``artifacts_url`` not an
+            ``s3://`` one.
 
     Example:
         >>> reg = Registry("/tmp/augur-home")            # doctest: +SKIP
@@ -115,13 +121,24 @@ class Registry:
         1
     """
 
-    def __init__(self, home: str | Path | None = None, *, url: str | None = None) -> None:
+    def __init__(self, home: str | Path | None = None, *, url: str | None = None,
+                 artifacts_url: str | None = None,
+                 s3_endpoint_url: str | None = None) -> None:
+        names = ("registry URL", "artifacts URL")
         if home is None:
             settings = Settings.from_env()
+            names = ("AUGUR_REGISTRY_URL", "AUGUR_ARTIFACTS_URL")
             home, url = settings.home, url or settings.registry_url
+            artifacts_url = artifacts_url or settings.artifacts_url
+            s3_endpoint_url = s3_endpoint_url or settings.s3_endpoint_url
         self.home = Path(home)
-        self.db = Database(self.home / "registry.db", url)
-        self.artifacts = ArtifactStore(self.home / "artifacts")
+        self.db = Database(self.home / "registry.db", url, what=names[0])
+        self.artifacts: Artifacts = open_artifacts(self.home, artifacts_url, s3_endpoint_url,
+                                                   names[1])
+
+    def close(self) -> None:
+        """Release pooled database connections (they reopen on next use)."""
+        self.db.close()
 
     # -- versions ---------------------------------------------------------------
 
@@ -257,7 +274,8 @@ class Registry:
         return self.artifacts.read(version.artifact)
 
     def artifact_path(self, version: ModelVersion) -> Path:
-        """The read-only file holding a version's ONNX bytes."""
+        """The read-only local file holding a version's ONNX bytes (downloaded and
+        cached first when artifacts live in object storage)."""
         return self.artifacts.path_for(version.artifact)
 
     def update_metadata(self, name: str, version: int, *, tags: dict[str, str] | None = None,

@@ -65,8 +65,5 @@ def test_concurrent_registration_gets_distinct_consecutive_versions(
     history = reg.alias_history("shared", "w0")
     assert [h["version"] for h in history] == sorted(h["version"] for h in history)
     if reg.db.dialect == "sqlite":
-        conn = reg.db.connect()
-        try:
+        with reg.db.read() as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        finally:
-            conn.close()
