@@ -107,7 +107,7 @@ def case_infer(a: argparse.Namespace) -> dict[str, Any]:
 
 def _fake_chunks(rows: int, chunk: int) -> list[Any]:
     from augur.batch.inference import encode_outputs
-    from augur.batch.records import PredictionChunk
+    from augur.batch.predictions import PredictionChunk
 
     rng = np.random.default_rng(2)
     chunks = []
@@ -122,7 +122,7 @@ def _fake_chunks(rows: int, chunk: int) -> list[Any]:
 
 
 def case_write(a: argparse.Namespace) -> dict[str, Any]:
-    from augur.batch.records import Progress
+    from augur.batch.predictions import Progress
     from augur.batch.sink import open_sink
 
     chunks = _fake_chunks(a.rows, a.chunk_size)

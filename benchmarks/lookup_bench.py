@@ -32,7 +32,7 @@ MODEL = "bench"
 def opened(kind: str, a: argparse.Namespace, tmp: Path) -> Iterator[Any]:
     """A store of ``kind`` holding ``--stored`` predictions, removed afterwards."""
     from augur.batch import open_store
-    from augur.batch.records import PredictionChunk, Progress
+    from augur.batch.predictions import PredictionChunk, Progress
 
     tag = f"lookup_{uuid.uuid4().hex[:8]}"
     url = {"sqlite": f"sqlite:///{tmp / 'p.db'}?table={tag}",

@@ -80,6 +80,16 @@ class BackendURL:
     options: Mapping[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
 
+    def file(self) -> Path:
+        """The SQLite file (or Redis socket) the URL names.
+
+        Raises:
+            ConfigError: the URL names no file.
+        """
+        if self.path is None:
+            raise ConfigError(f"{self.describe()} names no file")
+        return self.path
+
     def option(self, name: str, default: str) -> str:
         """augur's query parameter ``name``, else ``default``."""
         return self.options.get(name, default)

@@ -23,30 +23,27 @@ Schedules::
     run_id = sched.trigger(schedule_id)                  # for POST /v1/batch/schedules/{id}/run
     sched.stop()
 
-Lookups and the hybrid mode (for the online server)::
+Lookups (the online server's ``GET /v1/predictions/...`` and its hybrid mode,
+``augur.serving.hybrid``, read these stores)::
 
     store = open_store("redis://cache:6379/0", registry.home)      # or sqlite/postgresql URL
     pred = fetch_prediction(store, "churn", "user-42")               # GET /v1/predictions/...
     pred.outputs, pred.version, pred.age()                           # raises PredictionNotFound
-    hybrid = HybridPredictor(store, load("churn"), max_age=86400, write_back=True)
-    hybrid.predict("user-42", {"tenure": 3.0, ...})   # -> HybridResult(source="store"|"model")
-    hybrid.stats()                                    # {"hits", "misses", "hit_rate"}
 
 ``PredictionStore.get`` returns ``None`` when nothing is stored; ``fetch_prediction``
-and ``HybridPredictor.predict`` raise :class:`~augur.errors.PredictionNotFound`
-(a 404), and ``fetch_prediction`` its subclass :class:`~augur.errors.PredictionFailed`
+raises :class:`~augur.errors.PredictionNotFound` (a 404), and its subclass :class:`~augur.errors.PredictionFailed`
 when a batch run's row for the key failed (``run_errors(run_id)`` lists a run's
-failed rows). All store methods are blocking; call them from a thread pool in async code.
+failed rows). All store methods are blocking; call them from a thread pool in async
+code. Store URLs follow :mod:`augur.backends.urls`.
 """
 
 from __future__ import annotations
 
 from augur.batch.engine import LocalEngine
-from augur.batch.hybrid import HybridPredictor, HybridResult
 from augur.batch.inference import BadRows, ChunkPredictor
 from augur.batch.job import BatchJob, list_runs, resume_batch, run_batch, run_errors
+from augur.batch.predictions import Prediction, PredictionChunk, Progress, RowError, RowFailure
 from augur.batch.ray_engine import RayCluster, RayEngine
-from augur.batch.records import Prediction, PredictionChunk, Progress, RowError, RowFailure
 from augur.batch.schedule import Schedule, Scheduler, ScheduleStore
 from augur.batch.sink import (
     PredictionStore,
@@ -62,8 +59,6 @@ __all__ = [
     "BadRows",
     "BatchJob",
     "ChunkPredictor",
-    "HybridPredictor",
-    "HybridResult",
     "LocalEngine",
     "Prediction",
     "PredictionChunk",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from augur.batch.inference import ChunkPredictor
-from augur.batch.records import PredictionChunk, Progress
+from augur.batch.predictions import PredictionChunk, Progress
 from augur.batch.sink import Sink
 from augur.batch.sources import Source
 

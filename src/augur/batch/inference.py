@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from augur.batch.records import PredictionChunk, RowError
+from augur.batch.predictions import PredictionChunk, RowError
 from augur.errors import ConfigError, InvalidInput
 from augur.runtime import LoadedModel, to_feeds
 

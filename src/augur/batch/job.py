@@ -18,8 +18,8 @@ from typing import Any, TextIO
 
 from augur.batch.engine import EngineTask, LocalEngine
 from augur.batch.inference import ChunkPredictor
+from augur.batch.predictions import PredictionChunk, Progress
 from augur.batch.progress import ProgressReporter
-from augur.batch.records import PredictionChunk, Progress
 from augur.batch.sink import default_sink_url, open_sink
 from augur.batch.sources import open_source
 from augur.errors import ConfigError

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from augur.batch.records import PredictionChunk, Progress
+from augur.batch.predictions import PredictionChunk, Progress
 from augur.errors import StoreError
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from augur.batch.engine import EngineTask
 from augur.batch.inference import BadRows, ChunkPredictor
-from augur.batch.records import PredictionChunk, Progress, RowError
+from augur.batch.predictions import PredictionChunk, Progress, RowError
 from augur.batch.sink import Sink
 from augur.batch.sources import ParquetSource, Source
 from augur.errors import ServiceUnavailable

@@ -1,11 +1,11 @@
 """Where predictions go: the sink interface, the lookup interface, and URL parsing.
 
-Sink forms (``--output``):
+Sink forms (``--output``; the URL syntax is :mod:`augur.backends.urls`'):
 
 - ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or a bare ``*.db`` /
-  ``*.sqlite`` path (default: ``$AUGUR_HOME/predictions.db``);
+  ``*.sqlite`` / ``*.sqlite3`` path (default: ``$AUGUR_HOME/predictions.db``);
 - ``postgresql://user@host:5432/db``;
-- ``redis://host:6379/0``;
+- ``redis://host:6379/0``, ``rediss://...``, ``unix:///path/to/redis.sock``;
 - ``parquet:///path/to/folder`` or a path ending in ``.parquet`` (a folder).
 
 SQL sinks take ``?table=NAME`` (default ``predictions``; the errors and progress
@@ -19,12 +19,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
 
-from augur.batch.postgres_store import PostgresStore
-from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
-from augur.batch.redis_store import RedisStore
-from augur.batch.sqlite_store import SqliteStore
+from augur.backends import BackendURL, parse_url, scheme_of
+from augur.batch.postgres_predictions import PostgresPredictionStore
+from augur.batch.predictions import Prediction, PredictionChunk, Progress, RowFailure
+from augur.batch.redis_predictions import RedisPredictionStore
+from augur.batch.sqlite_predictions import SqlitePredictionStore
 from augur.errors import ConfigError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}(\.[A-Za-z_][A-Za-z0-9_]{0,50})?$")
@@ -104,14 +104,13 @@ class PredictionStore(Protocol):
         """Release connections."""
 
 
-def table_name(url: str, default: str = "predictions") -> str:
+def table_name(url: BackendURL, default: str = "predictions") -> str:
     """The ``?table=`` of a SQL URL, checked to be a plain (optionally schema-qualified) name.
 
     Raises:
         ConfigError: the name is not an identifier.
     """
-    values = parse_qs(urlsplit(url).query).get("table", [default])
-    name = values[-1]
+    name = url.option("table", default)
     if not _IDENTIFIER.match(name):
         raise ConfigError(f"bad table name {name!r}: use letters, digits and _ "
                           "(optionally schema.table)")
@@ -123,10 +122,6 @@ def default_sink_url(home: Path) -> str:
     return f"sqlite:///{(home / 'predictions.db').resolve()}"
 
 
-def _scheme(spec: str) -> str:
-    return spec.split("://", 1)[0].lower() if "://" in spec else ""
-
-
 def open_sink(spec: str | None, home: Path) -> Sink:
     """Parse an ``--output`` value into a sink (not yet opened).
 
@@ -136,16 +131,12 @@ def open_sink(spec: str | None, home: Path) -> Sink:
     from augur.batch.parquet_sink import ParquetSink
 
     text = (spec or default_sink_url(home)).strip()
-    scheme = _scheme(text)
+    scheme = scheme_of(text)
     if scheme == "parquet":
         return ParquetSink(Path(text.split("://", 1)[1]).expanduser())
     if not scheme and text.lower().rstrip("/").endswith(".parquet"):
         return ParquetSink(Path(text).expanduser())
-    store = _open(text, scheme)
-    if store is None:
-        raise ConfigError(f"unknown output {text!r}: use sqlite:///file.db (or a .db path), "
-                          "postgresql://..., redis://... or parquet:///folder")
-    return store
+    return _open(text, "--output", "parquet:///folder")
 
 
 def open_store(spec: str | None, home: Path) -> PredictionStore:
@@ -154,33 +145,30 @@ def open_store(spec: str | None, home: Path) -> PredictionStore:
     Raises:
         ConfigError: unknown scheme or malformed URL.
     """
-    text = (spec or default_sink_url(home)).strip()
-    store = _open(text, _scheme(text))
-    if store is None:
-        raise ConfigError(f"unknown prediction store {text!r}: use sqlite:///file.db, "
-                          "postgresql://... or redis://...")
+    store = _open((spec or default_sink_url(home)).strip(), "prediction store URL")
     store.open()
     return store
 
 
-def _open(text: str, scheme: str) -> SqliteStore | PostgresStore | RedisStore | None:
-    if scheme == "sqlite":
-        from augur.batch.sources import sqlite_path
+def _open(text: str, what: str, also: str = "",
+          ) -> SqlitePredictionStore | PostgresPredictionStore | RedisPredictionStore:
+    """The prediction store a URL names (not yet opened).
 
-        return SqliteStore(sqlite_path(text), table_name(text))
-    if not scheme and text.lower().endswith((".db", ".sqlite", ".sqlite3")):
-        return SqliteStore(Path(text).expanduser(), "predictions")
-    if scheme in ("postgresql", "postgres"):
-        if not urlsplit(text).hostname:
-            raise ConfigError(f"bad PostgreSQL URL {text!r}: expected "
-                              "postgresql://user@host:5432/database")
-        return PostgresStore(text.split("?", 1)[0], table_name(text))
-    if scheme in ("redis", "rediss"):
-        prefix = parse_qs(urlsplit(text).query).get("prefix", ["augur:pred"])[-1]
-        if not prefix or any(ch.isspace() for ch in prefix):
-            raise ConfigError(f"bad Redis key prefix {prefix!r}")
-        return RedisStore(text.split("?", 1)[0], prefix)
-    return None
+    Raises:
+        ConfigError: malformed URL, another scheme, or a bad table name or key prefix.
+    """
+    try:
+        url = parse_url(text, schemes=("sqlite", "postgresql", "redis"), what=what)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{' or ' + also if also else ''}") from None
+    if url.scheme == "sqlite":
+        return SqlitePredictionStore(url.file(), table_name(url))
+    if url.scheme == "postgresql":
+        return PostgresPredictionStore(url, table_name(url))
+    prefix = url.option("prefix", "augur:pred")
+    if not prefix or any(ch.isspace() for ch in prefix):
+        raise ConfigError(f"bad Redis key prefix {prefix!r}")
+    return RedisPredictionStore(url, prefix)
 
 
 def fetch_prediction(store: PredictionStore, model: str, key: str,

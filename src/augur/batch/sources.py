@@ -12,8 +12,9 @@ Source forms (``--input``):
 - ``sqlite:///relative/path.db?query=SELECT ...`` (``sqlite:////abs/path.db``
   for an absolute path, as in SQLAlchemy).
 
-Everything after ``?query=`` is the query (percent-escapes are decoded). Give
-SQL queries an ``ORDER BY`` so that a resumed run sees the rows in the same order.
+The URLs follow :mod:`augur.backends.urls`. Everything after ``query=`` is the
+query (percent-escapes are decoded). Give SQL queries an ``ORDER BY`` so that a
+resumed run sees the rows in the same order.
 """
 
 from __future__ import annotations
@@ -23,10 +24,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
 
-from augur.batch.messages import one_line
-from augur.errors import ConfigError, ServiceUnavailable
+from augur.backends import (
+    BackendURL,
+    connect_postgres,
+    connect_sqlite,
+    one_line,
+    parse_url,
+    translate_errors,
+)
+from augur.errors import ConfigError
 
 _SQL_SCHEMES = ("postgresql", "postgres", "sqlite")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters at least: not C:\\
@@ -145,19 +152,22 @@ class CsvSource:
 
 @dataclass(frozen=True)
 class SqlSource:
-    """A SQL query against PostgreSQL (server-side cursor) or SQLite."""
+    """A SQL query against PostgreSQL (server-side cursor) or SQLite.
 
-    url: str
+    Attributes:
+        url: the database (``sqlite`` or ``postgresql``).
+        query: the SQL that yields the rows.
+    """
+
+    url: BackendURL
     query: str
 
     @property
     def is_sqlite(self) -> bool:
-        return self.url.startswith("sqlite:")
+        return self.url.scheme == "sqlite"
 
     def describe(self) -> str:
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        return f"{parts.scheme}://{host}{parts.path} ({self.query[:60]})"
+        return f"{self.url.describe()} ({self.query[:60]})"
 
     def columns(self) -> list[str] | None:
         return None
@@ -170,57 +180,33 @@ class SqlSource:
                     else self._postgres_chunks(chunk_size))
 
     def _sqlite_chunks(self, chunk_size: int) -> Iterator[Any]:
-        import sqlite3
-
         import pandas as pd
 
-        path = sqlite_path(self.url)
-        if not path.exists():
-            raise ConfigError(f"SQLite database {path} does not exist")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = connect_sqlite(self.url.file(), read_only=True)
         try:
-            try:
+            with translate_errors("the SQLite query", self.url, users_sql=True):
                 cur = conn.execute(self.query)
-            except sqlite3.Error as exc:
-                raise ConfigError(f"the SQLite query failed: {one_line(exc)}") from exc
-            names = [d[0] for d in cur.description or ()]
-            while rows := cur.fetchmany(chunk_size):
-                yield pd.DataFrame.from_records(rows, columns=names)
+                names = [d[0] for d in cur.description or ()]
+                while rows := cur.fetchmany(chunk_size):
+                    yield pd.DataFrame.from_records(rows, columns=names)
         finally:
             conn.close()
 
     def _postgres_chunks(self, chunk_size: int) -> Iterator[Any]:
         import pandas as pd
-        import psycopg
 
+        conn = connect_postgres(self.url, service="input")
         try:
-            conn = psycopg.connect(self.url.split("?", 1)[0], connect_timeout=10)
-        except psycopg.Error as exc:
-            raise ServiceUnavailable(f"cannot connect to PostgreSQL: {one_line(exc)}") from exc
-        try:
-            with conn.transaction(), conn.cursor(name="augur_batch_source") as cur:
-                try:
+            with translate_errors("reading rows", self.url, service="input"), \
+                    conn.transaction(), conn.cursor(name="augur_batch_source") as cur:
+                with translate_errors("the PostgreSQL query", self.url, users_sql=True):
                     cur.execute(self.query)
-                except psycopg.Error as exc:
-                    raise ConfigError(f"the PostgreSQL query failed: {one_line(exc)}") from exc
                 names: list[str] | None = None
                 while rows := cur.fetchmany(chunk_size):
                     names = names or [d.name for d in cur.description or ()]
                     yield pd.DataFrame.from_records(rows, columns=names)
         finally:
             conn.close()
-
-
-def sqlite_path(url: str) -> Path:
-    """The file of a ``sqlite:///relative.db`` or ``sqlite:////abs.db`` URL (query removed)."""
-    rest = url.split("?", 1)[0][len("sqlite:"):]
-    if not rest.startswith("///"):
-        raise ConfigError(f"bad SQLite URL {url!r}: use sqlite:///relative.db or "
-                          "sqlite:////absolute/path.db")
-    path = unquote(rest[3:])
-    if not path:
-        raise ConfigError(f"bad SQLite URL {url!r}: no database file")
-    return Path(path)
 
 
 def open_source(spec: str) -> Source:
@@ -235,19 +221,14 @@ def open_source(spec: str) -> Source:
     match = _SCHEME.match(text)
     scheme = match.group(1).lower() if match else ""
     if scheme in _SQL_SCHEMES:
-        base, sep, rest = text.partition("?")
-        if not sep or not rest.startswith("query="):
-            raise ConfigError(f"SQL input {base!r} needs a query: "
-                              f"{base}?query=SELECT ... FROM ...")
-        query = unquote(rest[len("query="):]).strip()
+        url = parse_url(text, schemes=("sqlite", "postgresql"), what="--input")
+        if "query" not in url.options:
+            raise ConfigError(f"SQL input {url.describe()!r} needs a query: "
+                              f"{url.describe()}?query=SELECT ... FROM ...")
+        query = url.options["query"]
         if not query:
             raise ConfigError("empty SQL query after ?query=")
-        if scheme == "sqlite":
-            sqlite_path(text)
-        elif not urlsplit(base).hostname:
-            raise ConfigError(f"bad PostgreSQL URL {base!r}: expected "
-                              "postgresql://user@host:5432/database")
-        return SqlSource(base, query)
+        return SqlSource(url, query)
     if scheme in ("parquet", "csv"):
         text, forced = text[len(scheme) + 1:].removeprefix("//"), scheme
     elif scheme:

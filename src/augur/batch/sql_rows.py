@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from augur.batch.records import Prediction, RowFailure
+from augur.batch.predictions import Prediction, RowFailure
 from augur.errors import StoreError
 
 #: The ``WHERE`` condition matching some keys and its parameters (``key IN (?, ...)``

@@ -60,7 +60,7 @@ from augur.features.online import (
     SQLiteOnlineStore,
     open_online_store,
 )
-from augur.features.redis_store import RedisOnlineStore
+from augur.features.redis_online import RedisOnlineStore
 from augur.features.repo import Definitions, load_definitions
 from augur.features.streaming import EngineStats, StreamingEngine
 

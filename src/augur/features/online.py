@@ -208,7 +208,7 @@ def open_online_store(url: str) -> OnlineStore:
     if url.startswith("memory://"):
         return MemoryOnlineStore()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from augur.features.redis_store import RedisOnlineStore
+        from augur.features.redis_online import RedisOnlineStore
 
         return RedisOnlineStore.from_url(url)
     if url.startswith("sqlite://"):

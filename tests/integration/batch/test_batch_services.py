@@ -13,8 +13,8 @@ import pytest
 import redis
 
 from augur.batch import BatchJob, fetch_prediction, open_store, run_batch
-from augur.batch.postgres_store import PostgresStore
-from augur.batch.redis_store import RedisStore
+from augur.batch.postgres_predictions import PostgresPredictionStore
+from augur.batch.redis_predictions import RedisPredictionStore
 from augur.registry import Registry
 
 pytestmark = pytest.mark.integration
@@ -110,7 +110,7 @@ def test_csv_to_redis_with_errors_and_lookup(batch_registry: Registry, tmp_path:
     got = {k.rsplit(":", 1)[1]: orjson.loads(client.hget(k, "outputs")) for k in keys}
     client.close()
     close(got, expected(batch_registry, frame.drop(index=[3])))
-    store = RedisStore(redis_url, redis_prefix)
+    store = RedisPredictionStore(redis_url, redis_prefix)
     assert [(e["row"], e["key"]) for e in store.errors(rec.id)] == [(3, "3")]
     assert store.committed(rec.id).chunks == 4
     pred = fetch_prediction(store, "iris", "42")
@@ -130,7 +130,7 @@ def test_sqlite_query_source_to_postgres_sink_lookup(batch_registry: Registry, t
     source = f"sqlite:///{tmp_path / 'in.db'}?query=SELECT * FROM users ORDER BY id"
     run_batch(BatchJob("iris", source, "id", output=f"{postgres_url}?table={pg_table}"),
               batch_registry, quiet=True)
-    store = PostgresStore(postgres_url, pg_table)
+    store = PostgresPredictionStore(postgres_url, pg_table)
     assert store.get("iris", "49") is not None and store.get("iris", "50") is None
     store.put("iris", 1, "49", {"label": 7})
     assert store.get("iris", "49").outputs == {"label": 7}

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from augur.batch import open_store
-from augur.batch.postgres_store import PostgresStore
-from augur.batch.records import PredictionChunk, Progress
-from augur.batch.redis_store import RedisStore
+from augur.batch.postgres_predictions import PostgresPredictionStore
+from augur.batch.predictions import PredictionChunk, Progress
+from augur.batch.redis_predictions import RedisPredictionStore
 from augur.errors import ServiceUnavailable, StoreError
 
 pytestmark = pytest.mark.integration
@@ -53,9 +53,9 @@ def _write(store: Any, keys: list[str], model: str = MODEL) -> None:
 
 def _corrupt(store: Any, key: str) -> None:
     """Damage one stored value behind the store's back, as a foreign writer could."""
-    if isinstance(store, RedisStore):
+    if isinstance(store, RedisPredictionStore):
         store.client.hset(store.key_of(MODEL, key), "outputs", b"{not json")
-    elif isinstance(store, PostgresStore):  # JSONB is always valid JSON, but maybe no object
+    elif isinstance(store, PostgresPredictionStore):  # JSONB is always valid JSON, but maybe no object
         store.conn.execute(f"UPDATE {store.table} SET outputs = '[1, 2]'::jsonb"
                            " WHERE key = %s", (key,))
     else:
@@ -122,14 +122,14 @@ def test_a_postgres_connection_lost_mid_life_is_unavailable_then_reconnects(
 
     tag = f"t_lost_{uuid.uuid4().hex[:10]}"
     s = open_store(f"{postgres_url}?table={tag}", tmp_path)
-    assert isinstance(s, PostgresStore)
+    assert isinstance(s, PostgresPredictionStore)
     try:
         s.put(MODEL, 1, "k", {"y": [1.0]})
         pid = s.conn.info.backend_pid
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(ServiceUnavailable, match=r"PostgreSQL at .*reading predictions "
-                                                     r"failed"):
+        with pytest.raises(ServiceUnavailable, match=r"prediction store postgresql://.*"
+                                                     r"reading predictions failed"):
             s.get_many(MODEL, ["k"])
         found = s.get_many(MODEL, ["k"])  # the broken connection was dropped: a new one
         assert found[0] is not None and found[0].outputs == {"y": [1.0]}
@@ -145,12 +145,12 @@ def test_a_redis_server_gone_is_unavailable(redis_url: str, tmp_path: Path) -> N
     from redis.retry import Retry
 
     s = open_store(f"{redis_url}?prefix=test:lost{uuid.uuid4().hex[:8]}", tmp_path)
-    assert isinstance(s, RedisStore)
+    assert isinstance(s, RedisPredictionStore)
     s.close()
     # nothing listens on port 1; no retries, so the test does not wait out a backoff
     s._client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5,
                             retry=Retry(NoBackoff(), 0))
     for call in (lambda: s.get(MODEL, "k"), lambda: s.get_many(MODEL, ["k", "j"]),
                  lambda: s.put(MODEL, 1, "k", {"y": 1})):
-        with pytest.raises(ServiceUnavailable, match=r"Redis at .* failed"):
+        with pytest.raises(ServiceUnavailable, match=r"prediction store redis://.* failed"):
             call()

@@ -224,7 +224,7 @@ def test_many_keys_come_back_in_request_order(kind: str, iris_registry: Registry
                                               tmp_path: Path, request: pytest.FixtureRequest,
                                               serve: Callable[..., BackgroundServer]) -> None:
     """1500 keys (repeats included) are read in one lookup and answered row by row."""
-    from augur.batch.records import PredictionChunk, Progress
+    from augur.batch.predictions import PredictionChunk, Progress
 
     tag = f"h_{uuid.uuid4().hex[:8]}"
     url = {"sqlite": f"sqlite:///{tmp_path / 'many.db'}?table={tag}",

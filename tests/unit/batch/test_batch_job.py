@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from augur.batch import BadRows, BatchJob, list_runs, resume_batch, run_batch, run_errors
-from augur.batch.sqlite_store import SqliteStore
+from augur.batch.sqlite_predictions import SqlitePredictionStore
 from augur.errors import ConfigError, ModelNotFound
 from augur.registry import Registry
 
@@ -70,7 +70,7 @@ def test_bad_rows_go_to_the_errors_table(batch_registry: Registry, tmp_path: Pat
                              chunk_size=100), batch_registry, quiet=True)
     assert rec.status == "succeeded"
     assert (rec.stats["rows_out"], rec.stats["rows_failed"]) == (298, 2)
-    errors = SqliteStore(out).errors(rec.id)
+    errors = SqlitePredictionStore(out).errors(rec.id)
     assert [(e["row"], e["key"]) for e in errors] == [(7, "7"), (250, "250")]
     assert "petal_width" in errors[0]["reason"] and "'tall'" in errors[0]["reason"]
     assert "sepal_length" in errors[1]["reason"]
@@ -156,9 +156,10 @@ def test_missing_key_column_fails_before_running(batch_registry: Registry,
 
 
 @pytest.mark.parametrize("output, message", [
-    ("mongodb://x/y", "unknown output"),
+    ("mongodb://x/y", "unsupported scheme 'mongodb'"),
     ("sqlite:///p.db?table=drop table", "bad table name"),
-    ("postgresql:///nohost", "bad PostgreSQL URL"),
+    ("postgresql://h:port/x", "bad --output"),
+    ("sqlite://p.db", "reads as a host"),
 ])
 def test_bad_outputs_are_rejected(batch_registry: Registry, parquet_input: Path,
                                   output: str, message: str) -> None:

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
-from augur.batch import BatchJob, HybridPredictor, fetch_prediction, open_store, run_batch
-from augur.batch.sqlite_store import SqliteStore
+from augur.batch import BatchJob, fetch_prediction, open_store, run_batch
+from augur.batch.sqlite_predictions import SqlitePredictionStore
 from augur.errors import ConfigError, PredictionNotFound
 from augur.registry import Registry
-from augur.runtime import load
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    s = SqliteStore(tmp_path / "p.db")
+def store(tmp_path: Path) -> SqlitePredictionStore:
+    s = SqlitePredictionStore(tmp_path / "p.db")
     s.open()
     yield s
     s.close()
@@ -38,36 +36,14 @@ def test_lookup_after_a_batch_run(batch_registry: Registry, parquet_input: Path,
 
 
 def test_open_store_rejects_parquet_and_unknown(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown prediction store"):
+    with pytest.raises(ConfigError, match="unsupported scheme 'parquet'"):
         open_store("parquet:///x", tmp_path)
 
 
-def test_hybrid_hits_fresh_and_runs_model_on_miss(batch_registry: Registry,
-                                                  store: SqliteStore) -> None:
-    model = load("iris", registry=batch_registry)
-    record = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+def test_put_then_get_and_get_many(store: SqlitePredictionStore) -> None:
     store.put("iris", 1, "u1", {"label": 2, "probabilities": [0.0, 0.0, 1.0]}, run_id="r1")
-    hybrid = HybridPredictor(store, model, max_age=3600, write_back=True)
-    hit = hybrid.predict("u1", record)
-    assert (hit.source, hit.outputs["label"], hit.version) == ("store", 2, 1)
-    miss = hybrid.predict("u2", record)
-    assert miss.source == "model" and miss.outputs["label"] == 0
-    assert store.get("iris", "u2").outputs == miss.outputs  # written back
-    assert hybrid.predict("u2").source == "store"
-    assert hybrid.stats() == {"hits": 2, "misses": 1, "hit_rate": pytest.approx(2 / 3)}
-
-
-def test_hybrid_treats_stale_as_missing(batch_registry: Registry, store: SqliteStore) -> None:
-    model = load("iris", registry=batch_registry)
-    store.put("iris", 1, "old", {"label": 2, "probabilities": [0.0, 0.0, 1.0]})
-    with store.conn:
-        store.conn.execute("UPDATE predictions SET created_at = ?", (time.time() - 7200,))
-    hybrid = HybridPredictor(store, model, max_age=3600)
-    with pytest.raises(PredictionNotFound, match="younger than 3600s"):
-        hybrid.predict("old")
-    fresh = hybrid.predict("old", {"sepal_length": 6.7, "sepal_width": 3.0,
-                                   "petal_length": 5.2, "petal_width": 2.3})
-    assert fresh.source == "model" and store.get("iris", "old").outputs["label"] == 2
-    assert hybrid.misses == 2 and hybrid.hit_rate == 0.0
-    with pytest.raises(ConfigError, match="max_age"):
-        HybridPredictor(store, model, max_age=-1)
+    got = store.get("iris", "u1")
+    assert got is not None and (got.outputs["label"], got.version, got.run_id) == (2, 1, "r1")
+    assert store.get("iris", "nope") is None
+    many = store.get_many("iris", ["nope", "u1", "u1"])
+    assert many[0] is None and many[1] == many[2] == got

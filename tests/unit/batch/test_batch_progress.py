@@ -30,5 +30,5 @@ def test_plain_lines_off_a_terminal() -> None:
 def test_public_surface() -> None:
     for name in augur.batch.__all__:
         assert getattr(augur.batch, name).__doc__, name
-    assert {"run_batch", "resume_batch", "Scheduler", "HybridPredictor", "open_store",
+    assert {"run_batch", "resume_batch", "Scheduler", "open_store",
             "fetch_prediction", "Prediction", "PredictionStore"} <= set(augur.batch.__all__)

@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from augur.backends import parse_url
 from augur.batch import open_source
-from augur.batch.sources import CsvSource, ParquetSource, SqlSource, sqlite_path
+from augur.batch.sources import CsvSource, ParquetSource, SqlSource
 from augur.errors import ConfigError
 
 
@@ -46,16 +47,16 @@ def test_sqlite_query_source(tmp_path: Path, rows) -> None:
 
 
 def test_sqlite_url_forms() -> None:
-    assert sqlite_path("sqlite:///rel/x.db?query=1") == Path("rel/x.db")
-    assert sqlite_path("sqlite:////abs/x.db") == Path("/abs/x.db")
-    with pytest.raises(ConfigError, match="bad SQLite URL"):
-        sqlite_path("sqlite://x.db")
+    assert parse_url("sqlite:///rel/x.db?query=1").path == Path("rel/x.db")
+    assert parse_url("sqlite:////abs/x.db").path == Path("/abs/x.db")
+    with pytest.raises(ConfigError, match="reads as a host"):
+        open_source("sqlite://x.db?query=SELECT 1")
 
 
 @pytest.mark.parametrize("spec, message", [
     ("ftp://host/file.parquet", "unknown input scheme 'ftp'"),
     ("postgresql://127.0.0.1/test", "needs a query"),
-    ("postgresql:///test?query=SELECT 1", "bad PostgreSQL URL"),
+    ("postgresql://h:port/test?query=SELECT 1", "bad --input"),
     ("sqlite:///x.db?query=", "empty SQL query"),
     ("/no/such/file.parquet", "does not exist"),
     ("", "empty --input"),

@@ -15,38 +15,40 @@ transaction: Redis applies all of it or, if the writer dies first, none.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import orjson
 
-from augur.batch.messages import one_line
-from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
+from augur.backends import BackendURL, parse_url, redis_client, translate_errors
+from augur.batch.predictions import Prediction, PredictionChunk, Progress, RowFailure
 from augur.batch.sql_rows import corrupt, decoded
-from augur.errors import ServiceUnavailable, StoreError
+
+SERVICE = "prediction store"
 
 _FIELDS = (b"outputs", b"version", b"run_id", b"created_at")
 
 
-class RedisStore:
+class RedisPredictionStore:
     """Predictions as Redis hashes ``{prefix}:{model}:{key}``.
 
     Args:
-        url: ``redis://host:6379/0``.
+        url: ``redis://host:6379/0``, ``rediss://...`` or ``unix:///path.sock``
+            (parsed or as text).
         prefix: key namespace.
+
+    Raises:
+        ConfigError: ``url`` is not a Redis URL.
     """
 
-    def __init__(self, url: str, prefix: str = "augur:pred") -> None:
-        self.url = url
+    def __init__(self, url: BackendURL | str, prefix: str = "augur:pred") -> None:
+        self.url = url if isinstance(url, BackendURL) else parse_url(
+            url, schemes=("redis",), what="prediction store URL")
         self.prefix = prefix
         self._client: Any = None
 
     def describe(self) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.url)
-        return f"redis://{parts.hostname}:{parts.port or 6379}{parts.path} (prefix {self.prefix})"
+        return f"{self.url.describe()} (prefix {self.prefix})"
 
     def errors_location(self) -> str:
         return f"Redis hash {self.prefix}:_errors:RUN_ID"
@@ -56,16 +58,11 @@ class RedisStore:
         return f"{self.prefix}:{model}:{key}"
 
     def open(self) -> None:
-        import redis
-
         if self._client is not None:
             return
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=10)
-        try:
+        client = redis_client(self.url)
+        with self._talking("connecting"):
             client.ping()
-        except (redis.RedisError, ValueError) as exc:
-            raise ServiceUnavailable(f"cannot connect to Redis at {self.describe()}: "
-                                     f"{one_line(exc)}") from exc
         self._client = client
 
     @property
@@ -75,15 +72,14 @@ class RedisStore:
         return self._client
 
     def committed(self, run_id: str) -> Progress:
-        raw = self.client.hgetall(f"{self.prefix}:_progress:{run_id}")
+        with self._talking("reading the progress"):
+            raw = self.client.hgetall(f"{self.prefix}:_progress:{run_id}")
         if not raw:
             return Progress()
         return Progress(**{k.decode(): int(v) for k, v in raw.items()})
 
     def write(self, run_id: str, model: str, version: int, chunk: PredictionChunk,
               progress: Progress) -> None:
-        import redis
-
         now = repr(time.time())
         pipe = self.client.pipeline(transaction=True)
         prefix = f"{self.prefix}:{model}:"
@@ -99,31 +95,23 @@ class RedisStore:
                     pipe.hset(f"{self.prefix}:_failed:{model}:{e.key}", mapping={
                         "run_id": run_id, "row": e.row, "reason": e.reason, "created_at": now})
         pipe.hset(f"{self.prefix}:_progress:{run_id}", mapping=progress.to_dict())
-        try:
+        with self._talking("writing predictions"):
             pipe.execute()
-        except redis.RedisError as exc:
-            raise StoreError(f"writing to Redis failed: {one_line(exc)}") from exc
 
     def finish(self, run_id: str, model: str) -> None:
         """Nothing to do: every chunk is already committed."""
 
     def errors(self, run_id: str) -> list[dict[str, Any]]:
         """The error rows recorded for a run, in source order."""
-        raw = self.client.hgetall(f"{self.prefix}:_errors:{run_id}")
+        with self._talking("reading errors"):
+            raw = self.client.hgetall(f"{self.prefix}:_errors:{run_id}")
         rows = [{"row": int(k), **orjson.loads(v)} for k, v in raw.items()]
         return [{"row": r["row"], "key": r["key"], "reason": r["reason"]}
                 for r in sorted(rows, key=lambda r: r["row"])]
 
-    @contextmanager
-    def _talking(self, what: str) -> Iterator[None]:
-        """Redis's errors, once connected, as augur's: the server went away."""
-        import redis
-
-        try:
-            yield
-        except (redis.RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis at {self.describe()}: {what} failed: "
-                                     f"{one_line(exc)}") from exc
+    def _talking(self, what: str) -> AbstractContextManager[None]:
+        """Redis's errors as augur's, at the one boundary."""
+        return translate_errors(what, self.url, service=SERVICE)
 
     def failure(self, model: str, key: str) -> RowFailure | None:
         """The latest failure recorded for ``(model, key)``, or ``None``."""

@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from augur.batch.messages import one_line
-from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
+from augur.backends import BackendURL, connect_postgres, parse_url, translate_errors
+from augur.batch.predictions import Prediction, PredictionChunk, Progress, RowFailure
 from augur.batch.sql_rows import (
     KeysMatch,
     errors_index,
@@ -25,7 +25,8 @@ from augur.batch.sql_rows import (
     read_failure,
     read_predictions,
 )
-from augur.errors import ServiceUnavailable, StoreError
+
+SERVICE = "prediction store"
 
 #: Keys per SELECT: one array parameter has no limit, this only bounds one statement's size.
 _KEYS_PER_SELECT = 10_000
@@ -53,44 +54,39 @@ def copy_text(keys: list[str], outputs: list[str]) -> bytes:
     return ("\n".join(map("\t".join, zip(keys, outputs, strict=True))) + "\n").encode()
 
 
-class PostgresStore:
+class PostgresPredictionStore:
     """Predictions in a PostgreSQL table keyed by ``(key, model)``.
 
     Args:
-        url: ``postgresql://user@host:5432/database``.
+        url: ``postgresql://user@host:5432/database`` (parsed or as text).
         table: the predictions table (``schema.table`` allowed); errors go to
             ``{table}_errors``, progress to ``{table}_progress``.
+
+    Raises:
+        ConfigError: ``url`` is not a PostgreSQL URL.
     """
 
-    def __init__(self, url: str, table: str = "predictions") -> None:
-        self.url = url
+    def __init__(self, url: BackendURL | str, table: str = "predictions") -> None:
+        self.url = url if isinstance(url, BackendURL) else parse_url(
+            url, schemes=("postgresql",), what="prediction store URL")
         self.table = table
         self._conn: Any = None
         self._lock = threading.Lock()
 
     def describe(self) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.url)
-        return f"postgresql://{parts.hostname}:{parts.port or 5432}{parts.path} " \
-               f"(table {self.table})"
+        return f"{self.url.describe()} (table {self.table})"
 
     def errors_location(self) -> str:
         return f"PostgreSQL table {self.table}_errors"
 
     def open(self) -> None:
-        import psycopg
-
         if self._conn is not None:
             return
-        try:
-            conn = psycopg.connect(self.url, connect_timeout=10, autocommit=True)
-        except psycopg.Error as exc:
-            raise ServiceUnavailable(f"cannot connect to PostgreSQL at {self.describe()}: "
-                                     f"{one_line(exc)}") from exc
+        conn = connect_postgres(self.url, service=SERVICE)
         t = self.table
         try:
-            with conn.transaction():
+            with translate_errors(f"creating the prediction tables {t}", self.url,
+                                  service=SERVICE), conn.transaction():
                 # Serialize CREATE TABLE IF NOT EXISTS across concurrent writers.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (t,))
                 conn.execute(f"""
@@ -109,11 +105,11 @@ class PostgresStore:
                         run_id TEXT PRIMARY KEY, chunks BIGINT NOT NULL, rows_in BIGINT NOT NULL,
                         rows_out BIGINT NOT NULL, rows_failed BIGINT NOT NULL,
                         updated_at DOUBLE PRECISION NOT NULL)""")
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS augur_batch_incoming"
-                         " (key TEXT, outputs TEXT) ON COMMIT DELETE ROWS")
-        except psycopg.Error as exc:
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS augur_batch_incoming"
+                             " (key TEXT, outputs TEXT) ON COMMIT DELETE ROWS")
+        except BaseException:
             conn.close()
-            raise StoreError(f"cannot create the prediction tables {t}: {one_line(exc)}") from exc
+            raise
         self._conn = conn
 
     @property
@@ -123,7 +119,7 @@ class PostgresStore:
         return self._conn
 
     def committed(self, run_id: str) -> Progress:
-        with self._lock:
+        with self._lock, self._talking("reading the progress"):
             row = self.conn.execute(f"SELECT chunks, rows_in, rows_out, rows_failed FROM"
                                     f" {self.table}_progress WHERE run_id = %s",
                                     (run_id,)).fetchone()
@@ -131,8 +127,6 @@ class PostgresStore:
 
     def write(self, run_id: str, model: str, version: int, chunk: PredictionChunk,
               progress: Progress) -> None:
-        import psycopg
-
         keys, outputs = chunk.keys, chunk.outputs
         if len(set(keys)) < len(keys):  # ON CONFLICT may not touch a row twice: keep the last
             last = {k: i for i, k in enumerate(keys)}
@@ -140,44 +134,41 @@ class PostgresStore:
             keys, outputs = [keys[i] for i in keep], [outputs[i] for i in keep]
         now = time.time()
         t = self.table
-        with self._lock:
+        with self._lock, self._talking(f"writing to table {t}"):
             conn = self.conn
-            try:
-                with conn.transaction(), conn.cursor() as cur:
-                    if keys:
-                        with cur.copy("COPY augur_batch_incoming (key, outputs) FROM STDIN") \
-                                as copy:
-                            copy.write(copy_text(keys, outputs))
-                        cur.execute(
-                            f"INSERT INTO {t} (key, model, version, outputs, run_id, created_at)"
-                            " SELECT key, %s, %s, outputs::jsonb, %s, %s FROM"
-                            " augur_batch_incoming ON CONFLICT (key, model) DO UPDATE SET"
-                            " version = excluded.version, outputs = excluded.outputs,"
-                            " run_id = excluded.run_id, created_at = excluded.created_at",
-                            (model, version, run_id, now))
-                    if chunk.errors:
-                        cur.executemany(
-                            f"INSERT INTO {t}_errors (run_id, row, model, key, reason,"
-                            " created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT"
-                            " (run_id, row) DO UPDATE SET reason = excluded.reason",
-                            [(run_id, e.row, model, e.key, e.reason, now) for e in chunk.errors])
+            with conn.transaction(), conn.cursor() as cur:
+                if keys:
+                    with cur.copy("COPY augur_batch_incoming (key, outputs) FROM STDIN") \
+                            as copy:
+                        copy.write(copy_text(keys, outputs))
                     cur.execute(
-                        f"INSERT INTO {t}_progress (run_id, chunks, rows_in, rows_out,"
-                        " rows_failed, updated_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT"
-                        " (run_id) DO UPDATE SET chunks = excluded.chunks, rows_in ="
-                        " excluded.rows_in, rows_out = excluded.rows_out, rows_failed ="
-                        " excluded.rows_failed, updated_at = excluded.updated_at",
-                        (run_id, progress.chunks, progress.rows_in, progress.rows_out,
-                         progress.rows_failed, now))
-            except psycopg.Error as exc:
-                raise StoreError(f"writing to PostgreSQL table {t} failed: {one_line(exc)}") from exc
+                        f"INSERT INTO {t} (key, model, version, outputs, run_id, created_at)"
+                        " SELECT key, %s, %s, outputs::jsonb, %s, %s FROM"
+                        " augur_batch_incoming ON CONFLICT (key, model) DO UPDATE SET"
+                        " version = excluded.version, outputs = excluded.outputs,"
+                        " run_id = excluded.run_id, created_at = excluded.created_at",
+                        (model, version, run_id, now))
+                if chunk.errors:
+                    cur.executemany(
+                        f"INSERT INTO {t}_errors (run_id, row, model, key, reason,"
+                        " created_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT"
+                        " (run_id, row) DO UPDATE SET reason = excluded.reason",
+                        [(run_id, e.row, model, e.key, e.reason, now) for e in chunk.errors])
+                cur.execute(
+                    f"INSERT INTO {t}_progress (run_id, chunks, rows_in, rows_out,"
+                    " rows_failed, updated_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT"
+                    " (run_id) DO UPDATE SET chunks = excluded.chunks, rows_in ="
+                    " excluded.rows_in, rows_out = excluded.rows_out, rows_failed ="
+                    " excluded.rows_failed, updated_at = excluded.updated_at",
+                    (run_id, progress.chunks, progress.rows_in, progress.rows_out,
+                     progress.rows_failed, now))
 
     def finish(self, run_id: str, model: str) -> None:
         """Nothing to do: every chunk is already committed."""
 
     def errors(self, run_id: str) -> list[dict[str, Any]]:
         """The error rows recorded for a run, in source order."""
-        with self._lock:
+        with self._lock, self._talking("reading errors"):
             return read_errors(self.conn, self.table, "%s", run_id)
 
     def failure(self, model: str, key: str) -> RowFailure | None:
@@ -193,18 +184,15 @@ class PostgresStore:
 
     @contextmanager
     def _talking(self, what: str) -> Iterator[None]:
-        """psycopg's errors, once connected, as augur's (hold ``_lock``)."""
-        import psycopg
-
+        """psycopg's errors as augur's (hold ``_lock``); a broken connection is dropped,
+        so the next call connects again."""
         try:
-            yield
-        except psycopg.OperationalError as exc:
-            self.close()  # a broken connection is dropped: the next call connects again
-            raise ServiceUnavailable(f"PostgreSQL at {self.describe()}: {what} failed: "
-                                     f"{one_line(exc)}") from exc
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL at {self.describe()}: {what} failed: "
-                             f"{one_line(exc)}") from exc
+            with translate_errors(what, self.url, service=SERVICE):
+                yield
+        except BaseException:
+            if self._conn is not None and self._conn.closed:
+                self.close()
+            raise
 
     def _read(self, match: KeysMatch, model: str, keys: list[str]) -> list[Prediction | None]:
         with self._lock, self._talking("reading predictions"):

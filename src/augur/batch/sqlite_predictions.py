@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from augur.batch.records import Prediction, PredictionChunk, Progress, RowFailure
+from augur.backends import BackendURL, connect_sqlite, sqlite_url, translate_errors
+from augur.batch.predictions import Prediction, PredictionChunk, Progress, RowFailure
 from augur.batch.sql_rows import (
     KeysMatch,
     errors_index,
@@ -25,6 +26,8 @@ from augur.batch.sql_rows import (
     read_predictions,
 )
 from augur.errors import StoreError
+
+SERVICE = "prediction store"
 
 #: Keys per SELECT: with the model, under SQLite's historical limit of 999 bound variables.
 _KEYS_PER_SELECT = 900
@@ -40,7 +43,7 @@ def _pairs_json(keys: list[str], outputs: list[str]) -> bytes:
     return orjson.dumps(list(zip(keys, map(orjson.Fragment, outputs), strict=True)))
 
 
-class SqliteStore:
+class SqlitePredictionStore:
     """Predictions in a SQLite table ``(key, model)`` -> outputs, version, run id, time.
 
     Args:
@@ -52,6 +55,7 @@ class SqliteStore:
     def __init__(self, path: Path, table: str = "predictions") -> None:
         self.path = path
         self.table = table
+        self.url: BackendURL = sqlite_url(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
@@ -64,14 +68,10 @@ class SqliteStore:
     def open(self) -> None:
         if self._conn is not None:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL survives a killed process; only power loss may drop the last commits.
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA busy_timeout = 60000")
+        # NORMAL commits: a run resumes from its progress row, so a power loss costs
+        # at most a redo of the last chunks.
+        conn = connect_sqlite(self.path, threads=True, fast_commit=True)
+        with translate_errors("creating the tables", self.url, service=SERVICE):
             t = self.table
             conn.executescript(f"""
                 CREATE TABLE IF NOT EXISTS {t} (
@@ -88,8 +88,6 @@ class SqliteStore:
                     updated_at REAL NOT NULL);
             """)
             conn.execute(errors_index(t))
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the SQLite store {self.path}: {exc}") from exc
         self._conn = conn
 
     @property
@@ -101,7 +99,7 @@ class SqliteStore:
         return self._conn
 
     def committed(self, run_id: str) -> Progress:
-        with self._lock:
+        with self._lock, translate_errors("reading the progress", self.url, service=SERVICE):
             row = self.conn.execute(f"SELECT chunks, rows_in, rows_out, rows_failed FROM "
                                     f"{self.table}_progress WHERE run_id = ?",
                                     (run_id,)).fetchone()
@@ -111,33 +109,30 @@ class SqliteStore:
               progress: Progress) -> None:
         now = time.time()
         t = self.table
-        with self._lock:
+        with self._lock, translate_errors("writing predictions", self.url, service=SERVICE):
             conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    # One statement per chunk: SQLite walks the JSON array in C. An
-                    # executemany binds every row under the GIL and, with the reader and
-                    # inference threads wanting it too, slowed to a crawl (GIL convoy).
-                    conn.execute(
-                        f"INSERT INTO {t} (key, model, version, outputs, run_id, created_at)"
-                        " SELECT json_extract(value, '$[0]'), ?, ?, json_extract(value, '$[1]'), ?, ?"
-                        " FROM json_each(?) WHERE true"
-                        " ON CONFLICT (key, model) DO UPDATE SET"
-                        " version = excluded.version, outputs = excluded.outputs,"
-                        " run_id = excluded.run_id, created_at = excluded.created_at",
-                        (model, version, run_id, now, _pairs_json(chunk.keys, chunk.outputs)))
-                    conn.executemany(
-                        f"INSERT OR REPLACE INTO {t}_errors (run_id, row, model, key, reason,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        ((run_id, e.row, model, e.key, e.reason, now) for e in chunk.errors))
-                    self._put_progress(conn, run_id, progress, now)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise StoreError(f"writing to {self.path} failed: {exc}") from exc
+                # One statement per chunk: SQLite walks the JSON array in C. An
+                # executemany binds every row under the GIL and, with the reader and
+                # inference threads wanting it too, slowed to a crawl (GIL convoy).
+                conn.execute(
+                    f"INSERT INTO {t} (key, model, version, outputs, run_id, created_at)"
+                    " SELECT json_extract(value, '$[0]'), ?, ?, json_extract(value, '$[1]'), ?, ?"
+                    " FROM json_each(?) WHERE true"
+                    " ON CONFLICT (key, model) DO UPDATE SET"
+                    " version = excluded.version, outputs = excluded.outputs,"
+                    " run_id = excluded.run_id, created_at = excluded.created_at",
+                    (model, version, run_id, now, _pairs_json(chunk.keys, chunk.outputs)))
+                conn.executemany(
+                    f"INSERT OR REPLACE INTO {t}_errors (run_id, row, model, key, reason,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    ((run_id, e.row, model, e.key, e.reason, now) for e in chunk.errors))
+                self._put_progress(conn, run_id, progress, now)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _put_progress(self, conn: sqlite3.Connection, run_id: str, p: Progress,
                       now: float) -> None:
@@ -150,16 +145,13 @@ class SqliteStore:
 
     def errors(self, run_id: str) -> list[dict[str, Any]]:
         """The error rows recorded for a run, in source order."""
-        with self._lock:
+        with self._lock, translate_errors("reading errors", self.url, service=SERVICE):
             return read_errors(self.conn, self.table, "?", run_id)
 
     def failure(self, model: str, key: str) -> RowFailure | None:
         """The latest failure recorded for ``(model, key)``, or ``None``."""
-        with self._lock:
-            try:
-                return read_failure(self.conn, self.table, "?", model, key)
-            except sqlite3.Error as exc:
-                raise StoreError(f"reading failures from {self.path} failed: {exc}") from exc
+        with self._lock, translate_errors("reading failures", self.url, service=SERVICE):
+            return read_failure(self.conn, self.table, "?", model, key)
 
     def get(self, model: str, key: str) -> Prediction | None:
         return self._read(_ONE_KEY, model, [key])[0]
@@ -168,16 +160,13 @@ class SqliteStore:
         return self._read(_in_list, model, keys)
 
     def _read(self, match: KeysMatch, model: str, keys: list[str]) -> list[Prediction | None]:
-        with self._lock:
-            try:
-                return read_predictions(self.conn, self.table, "?", match, _KEYS_PER_SELECT,
-                                        model, keys, orjson.loads, self.describe)
-            except sqlite3.Error as exc:
-                raise StoreError(f"reading predictions from {self.path} failed: {exc}") from exc
+        with self._lock, translate_errors("reading predictions", self.url, service=SERVICE):
+            return read_predictions(self.conn, self.table, "?", match, _KEYS_PER_SELECT,
+                                    model, keys, orjson.loads, self.describe)
 
     def put(self, model: str, version: int, key: str, outputs: dict[str, Any],
             run_id: str = "online") -> None:
-        with self._lock:
+        with self._lock, translate_errors("storing a prediction", self.url, service=SERVICE):
             self.conn.execute(
                 f"INSERT INTO {self.table} (key, model, version, outputs, run_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, model) DO UPDATE SET"
