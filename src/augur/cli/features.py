@@ -124,8 +124,9 @@ def register(subs: Any) -> None:
     m = verbs.add_parser("materialize", help="backfill the online store from history")
     m.add_argument("--definitions", "-d", required=True)
     m.add_argument("--view", action="append", help="feature view (repeatable; default: all)")
-    m.add_argument("--store", default="sqlite://.augur/online.db",
-                   help="online store URL (memory://, sqlite:///path, redis://...)")
+    m.add_argument("--store", default="sqlite:///.augur/online.db",
+                   help="online store URL: memory://, sqlite:///relative.db, sqlite:////abs.db, "
+                        "redis://...?namespace=NAME")
     m.add_argument("--at", help="instant: ISO-8601 or epoch ms (default: latest in history)")
     m.set_defaults(func=cmd_materialize)
 
@@ -134,7 +135,7 @@ def register(subs: Any) -> None:
     w.add_argument("--view", required=True)
     w.add_argument("--transport", required=True, help="redis://... or nats://...")
     w.add_argument("--stream", help="stream name (default: the event source's name)")
-    w.add_argument("--store", default="sqlite://.augur/online.db", help="online store URL")
+    w.add_argument("--store", default="sqlite:///.augur/online.db", help="online store URL")
     w.add_argument("--group", help="consumer group (default augur-VIEW)")
     w.add_argument("--checkpoint-interval", type=float, default=1.0, help="seconds")
     w.add_argument("--batch-size", type=int, default=1000)
@@ -144,7 +145,7 @@ def register(subs: Any) -> None:
     w.set_defaults(func=cmd_worker)
 
     g = verbs.add_parser("get", help="read online feature values")
-    g.add_argument("--store", default="sqlite://.augur/online.db")
+    g.add_argument("--store", default="sqlite:///.augur/online.db")
     g.add_argument("--view", required=True)
     g.add_argument("keys", nargs="+")
     g.set_defaults(func=cmd_get)

@@ -58,10 +58,10 @@ from augur.features.online import (
     MemoryOnlineStore,
     OnlineStore,
     SQLiteOnlineStore,
-    open_online_store,
 )
 from augur.features.redis_online import RedisOnlineStore
 from augur.features.repo import Definitions, load_definitions
+from augur.features.store_factory import open_online_store
 from augur.features.streaming import EngineStats, StreamingEngine
 
 __all__ = [

@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 
-from augur.errors import InvalidInput, ServiceUnavailable, StoreError
+from augur.backends import connect_postgres, parse_url, translate_errors
+from augur.errors import InvalidInput, StoreError
 
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -59,28 +60,27 @@ def read_postgres(location: str) -> Any:
     """Read ``postgresql://...#table`` into an Arrow table.
 
     Raises:
+        ConfigError: a malformed URL.
         InvalidInput: no ``#table`` or a malformed table name.
         ServiceUnavailable: the database cannot be reached.
-        StoreError: the query failed.
+        StoreError, ConfigError: the query failed.
     """
-    import psycopg
     import pyarrow as pa
 
-    url, _, table = location.partition("#")
+    text, _, table = location.partition("#")
+    url = parse_url(text, schemes=("postgresql",), what="offline source")
     if not table or not _TABLE.match(table):
-        raise InvalidInput(f"PostgreSQL location {location!r} must end in #table "
+        raise InvalidInput(f"PostgreSQL location {url.describe()!r} must end in #table "
                            "(letters, digits, _ and .)")
+    conn = connect_postgres(url, service="offline source")
     try:
-        conn = psycopg.connect(url, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        raise ServiceUnavailable(f"PostgreSQL at {url} cannot be reached: {exc}") from exc
-    try:
-        with conn, conn.cursor() as cur:
+        with translate_errors(f"reading table {table!r}", url, service="offline source"), \
+                conn.cursor() as cur:
             cur.execute(f"SELECT * FROM {table}")
             names = [d.name for d in cur.description or []]
             rows = cur.fetchall()
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot read PostgreSQL table {table!r}: {exc}") from exc
+    finally:
+        conn.close()
     columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     return pa.table({n: list(c) for n, c in zip(names, columns, strict=True)})
 

@@ -4,12 +4,12 @@ A row is one entity of one view: its values, the event time they were computed a
 and the wall-clock time they were written. A store also keeps *checkpoints* (a
 streaming worker's serialized state and stream position) and writes them in the
 same transaction as the values, which is what makes a restarted worker exact.
-The embedded defaults live here (in-memory, SQLite); Redis is in redis_store.py.
+The embedded defaults live here (in-memory, SQLite); Redis is in redis_online.py and
+:func:`~augur.features.store_factory.open_online_store` picks one from a URL.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -19,7 +19,9 @@ from typing import Any, Protocol
 
 import orjson
 
-from augur.errors import ConfigError, StoreError
+from augur.backends import connect_sqlite, sqlite_url, translate_errors
+
+SERVICE = "online store"
 
 
 @dataclass(frozen=True)
@@ -128,19 +130,15 @@ class SQLiteOnlineStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
+        self.url = sqlite_url(self.path)
+        self._db = connect_sqlite(self.path, threads=True)
+        with translate_errors("creating the tables", self.url, service=SERVICE):
             self._db.execute("""CREATE TABLE IF NOT EXISTS online_features (
                 view TEXT NOT NULL, key TEXT NOT NULL, payload BLOB NOT NULL,
                 event_time INTEGER NOT NULL, written_at INTEGER NOT NULL, expires_at REAL,
                 PRIMARY KEY (view, key))""")
             self._db.execute("""CREATE TABLE IF NOT EXISTS feature_checkpoints (
                 name TEXT PRIMARY KEY, position TEXT, state BLOB NOT NULL)""")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the online store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
 
     def write(self, view: str, rows: Mapping[str, Mapping[str, Any]], event_time: int, *,
@@ -150,24 +148,24 @@ class SQLiteOnlineStore:
         expires = None if ttl_s is None else time.time() + ttl_s
         data = [(view, str(k), orjson.dumps(dict(v)), event_time, written, expires)
                 for k, v in rows.items()]
-        with self._lock:
+        with self._lock, translate_errors("writing", self.url, service=SERVICE):
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany("INSERT OR REPLACE INTO online_features VALUES "
                                      "(?, ?, ?, ?, ?, ?)", data)
                 if checkpoint is not None:
                     self._db.execute("INSERT OR REPLACE INTO feature_checkpoints VALUES (?, ?, ?)",
                                      (checkpoint.name, checkpoint.position, checkpoint.state))
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except BaseException:
                 self._db.execute("ROLLBACK")
-                raise StoreError(f"online store {self.path}: write failed: {exc}") from exc
+                raise
+            self._db.execute("COMMIT")
 
     def read(self, view: str, keys: Sequence[str]) -> list[FeatureRow | None]:
         """Rows of ``keys``; None where missing or expired."""
         skeys = [str(k) for k in keys]
         marks = ",".join("?" * len(skeys))
-        with self._lock:
+        with self._lock, translate_errors("reading", self.url, service=SERVICE):
             found = self._db.execute(
                 f"SELECT key, payload, event_time, written_at, expires_at FROM online_features "
                 f"WHERE view = ? AND key IN ({marks})", (view, *skeys)).fetchall()
@@ -183,7 +181,7 @@ class SQLiteOnlineStore:
 
     def load_checkpoint(self, name: str) -> Checkpoint | None:
         """The last checkpoint under ``name``."""
-        with self._lock:
+        with self._lock, translate_errors("reading a checkpoint", self.url, service=SERVICE):
             row = self._db.execute("SELECT position, state FROM feature_checkpoints "
                                    "WHERE name = ?", (name,)).fetchall()
         return Checkpoint(name, row[0][0], bytes(row[0][1])) if row else None
@@ -191,26 +189,3 @@ class SQLiteOnlineStore:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
-
-
-def open_online_store(url: str) -> OnlineStore:
-    """Open the online store a URL names.
-
-    Args:
-        url: ``memory://``, ``sqlite:///path/to/file.db`` (or a plain path), or
-            ``redis://host:port/db[?namespace=NAME]``.
-
-    Raises:
-        ConfigError: the URL is empty.
-    """
-    if not url:
-        raise ConfigError("online store URL is empty")
-    if url.startswith("memory://"):
-        return MemoryOnlineStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from augur.features.redis_online import RedisOnlineStore
-
-        return RedisOnlineStore.from_url(url)
-    if url.startswith("sqlite://"):
-        return SQLiteOnlineStore(url.removeprefix("sqlite://"))
-    return SQLiteOnlineStore(url)

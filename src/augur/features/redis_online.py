@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
-from urllib.parse import parse_qs, urlparse, urlunparse
 
 import orjson
-import redis
-from redis.exceptions import RedisError
 
-from augur.errors import InvalidName, ServiceUnavailable, StoreError
-from augur.features.online import Checkpoint, FeatureRow, now_ms
+from augur.backends import BackendURL, redis_client, translate_errors
+from augur.errors import InvalidName, StoreError
+from augur.features.online import SERVICE, Checkpoint, FeatureRow, now_ms
 
 _NS = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
@@ -40,20 +39,30 @@ class RedisOnlineStore:
     Args:
         client: a ``redis.Redis`` client (bytes responses).
         namespace: key prefix separating deployments and tests.
+        url: the URL the client was made from (names the store in messages).
     """
 
-    def __init__(self, client: Any, namespace: str = "augur") -> None:
+    def __init__(self, client: Any, namespace: str = "augur",
+                 url: BackendURL | None = None) -> None:
         if not _NS.match(namespace):
             raise InvalidName(f"namespace {namespace!r}: use letters, digits and _.-")
         self._r: Any = client
         self.namespace = namespace
+        self.url = url
 
     @classmethod
-    def from_url(cls, url: str) -> RedisOnlineStore:
-        """Build from ``redis://host:port/db?namespace=NAME``."""
-        parsed = urlparse(url)
-        ns = parse_qs(parsed.query).get("namespace", ["augur"])[0]
-        return cls(redis.Redis.from_url(urlunparse(parsed._replace(query=""))), ns)
+    def from_url(cls, url: BackendURL) -> RedisOnlineStore:
+        """Build from a parsed ``redis://host:port/db?namespace=NAME`` URL.
+
+        Raises:
+            ConfigError: redis-py refuses the URL.
+            InvalidName: the namespace has characters other than letters, digits, ``_.-``.
+        """
+        return cls(redis_client(url), url.option("namespace", "augur"), url)
+
+    def _talking(self, what: str) -> AbstractContextManager[None]:
+        return translate_errors(what, self.url,
+                                service=SERVICE if self.url is not None else f"Redis {SERVICE}")
 
     def _key(self, view: str, key: str) -> str:
         return f"{self.namespace}:{view}:{key}"
@@ -65,18 +74,15 @@ class RedisOnlineStore:
         et = int(event_time)
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
         dumps = orjson.dumps
-        try:
-            with self._r.pipeline(transaction=True) as pipe:
-                for key, values in rows.items():
-                    packed = dumps([et, written, values if type(values) is dict else dict(values)])
-                    pipe.set(self._key(view, str(key)), packed, px=px)
-                if checkpoint is not None:
-                    pipe.hset(f"{self.namespace}:checkpoint:{checkpoint.name}",
-                              mapping={"position": checkpoint.position or "",
-                                       "state": checkpoint.state})
-                pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis online store: write failed: {exc}") from exc
+        with self._talking("writing"), self._r.pipeline(transaction=True) as pipe:
+            for key, values in rows.items():
+                packed = dumps([et, written, values if type(values) is dict else dict(values)])
+                pipe.set(self._key(view, str(key)), packed, px=px)
+            if checkpoint is not None:
+                pipe.hset(f"{self.namespace}:checkpoint:{checkpoint.name}",
+                          mapping={"position": checkpoint.position or "",
+                                   "state": checkpoint.state})
+            pipe.execute()
 
     @staticmethod
     def _rows(rkeys: Sequence[str], raws: Sequence[bytes | None]) -> list[FeatureRow | None]:
@@ -99,13 +105,11 @@ class RedisOnlineStore:
 
     def _fetch(self, rkeys: list[str]) -> list[FeatureRow | None]:
         """GET one key or MGET many: one command either way."""
-        try:
+        with self._talking("reading"):
             if len(rkeys) == 1:
                 raws = [self._r.get(rkeys[0])]
             else:
                 raws = self._r.mget(rkeys) if rkeys else []
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis online store: read failed: {exc}") from exc
         return self._rows(rkeys, raws)
 
     def read(self, view: str, keys: Sequence[str]) -> list[FeatureRow | None]:
@@ -131,10 +135,8 @@ class RedisOnlineStore:
 
     def load_checkpoint(self, name: str) -> Checkpoint | None:
         """The last checkpoint under ``name``."""
-        try:
+        with self._talking("reading a checkpoint"):
             raw = self._r.hgetall(f"{self.namespace}:checkpoint:{name}")
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis online store: read failed: {exc}") from exc
         if not raw:
             return None
         position = raw.get(b"position", b"").decode() or None

@@ -156,7 +156,7 @@ def test_nats_jetstream_worker_killed_and_restarted(tmp_path: Path, nats_url: st
 
     try:
         _run_kill_restart(tmp_path, lambda: NatsTransport(nats_url, name), nats_url, name, store,
-                          f"sqlite://{db}")
+                          f"sqlite:///{db}")
     finally:
         asyncio.run(cleanup())
         store.close()

@@ -38,7 +38,7 @@ def test_training_set_materialize_and_get(defs: Path, tmp_path: Path,
                  "-o", str(out)]) == 0
     table = pd.read_parquet(out)
     assert table["n"].tolist() == [1, 2, 0] and table["amount_sum"].tolist() == [1.0, 3.5, 0.0]
-    store = f"sqlite://{tmp_path / 'online.db'}"
+    store = f"sqlite:///{tmp_path / 'online.db'}"
     assert main(["features", "materialize", "-d", str(defs), "--store", store]) == 0
     assert "shop_orders: 2 entities written" in capsys.readouterr().out
     assert main(["features", "get", "--store", store, "--view", "shop_orders", "a", "c"]) == 0

@@ -53,7 +53,7 @@ def test_checkpoint_is_written_with_values(store: OnlineStore) -> None:
 
 
 def test_sqlite_store_survives_reopening(tmp_path: Path) -> None:
-    s = open_online_store(f"sqlite://{tmp_path / 'o.db'}")
+    s = open_online_store(f"sqlite:///{tmp_path / 'o.db'}")
     s.write("v", {"a": {"n": 1}}, 5, checkpoint=Checkpoint("w", "3", b"s"))
     s.close()
     again = open_online_store(str(tmp_path / "o.db"))
