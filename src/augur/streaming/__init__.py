@@ -22,9 +22,9 @@ from augur.streaming.transport import (
     Transport,
     decode_event,
     encode_event,
-    open_transport,
     position_order,
 )
+from augur.streaming.transport_factory import open_transport
 from augur.streaming.worker import BatchHandler, StreamWorker, WorkerStats
 
 __all__ = [

@@ -12,47 +12,55 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-import nats
 from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
+from augur.backends import BackendURL, connect_nats, parse_url, translate_errors
 from augur.errors import InvalidInput, InvalidName, ServiceUnavailable
 from augur.streaming.transport import Message, decode_event, encode_event
 
 _NAME = re.compile(r"^[A-Za-z0-9_\-]{1,200}$")
 
 
+def _talking(url: BackendURL, what: str) -> AbstractContextManager[None]:
+    return translate_errors(what, url, service="event stream")
+
+
 class NatsTransport:
     """Events in one JetStream stream, subject ``augur.<stream>``.
 
     Args:
-        url: ``nats://host:port``.
+        url: ``nats://host:port`` or ``tls://host:port`` (parsed or as text).
         stream: the stream name (letters, digits, _ and -).
+
+    Raises:
+        ConfigError: ``url`` is not a NATS URL.
+        InvalidName: a bad stream name.
     """
 
-    def __init__(self, url: str, stream: str) -> None:
+    def __init__(self, url: BackendURL | str, stream: str) -> None:
         if not _NAME.match(stream):
             raise InvalidName(f"JetStream stream name {stream!r}: use letters, digits, _ and -")
-        self.url, self.stream, self.subject = url, stream, f"augur.{stream}"
+        self.url = url if isinstance(url, BackendURL) else parse_url(
+            url, schemes=("nats",), what="transport URL")
+        self.stream, self.subject = stream, f"augur.{stream}"
         self._nc: Any = None
         self._js: Any = None
 
     async def _jetstream(self) -> Any:
         if self._js is None:
-            try:
-                self._nc = await nats.connect(self.url, connect_timeout=5,
-                                              max_reconnect_attempts=3)
+            self._nc = await connect_nats(self.url)
+            with _talking(self.url, "opening the stream"):
                 js = self._nc.jetstream()
                 try:
                     await js.stream_info(self.stream)
                 except NotFoundError:
                     await js.add_stream(StreamConfig(name=self.stream, subjects=[self.subject]))
-            except (TimeoutError, NatsError, OSError) as exc:
-                raise ServiceUnavailable(f"NATS at {self.url}: {exc}") from exc
             self._js = js
         return self._js
 
@@ -60,10 +68,8 @@ class NatsTransport:
         """Publish events and wait for JetStream's acknowledgements; return sequences."""
         js = await self._jetstream()
         payloads = [encode_event(e) for e in events]
-        try:
+        with _talking(self.url, "publishing"):
             acks = await asyncio.gather(*(js.publish(self.subject, p) for p in payloads))
-        except (NatsError, OSError) as exc:
-            raise ServiceUnavailable(f"NATS at {self.url}: {exc}") from exc
         return [str(a.seq) for a in acks]
 
     async def subscribe(self, group: str, after: str | None) -> NatsSubscription:
@@ -77,13 +83,11 @@ class NatsTransport:
             max_ack_pending=-1, filter_subject=self.subject,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE if start else DeliverPolicy.ALL,
             opt_start_seq=start + 1 if start else None)
-        try:
+        with _talking(self.url, "subscribing"):
             with contextlib.suppress(NotFoundError):
                 await js.delete_consumer(self.stream, group)
             await js.add_consumer(self.stream, config)
             sub = await js.pull_subscribe_bind(durable=group, stream=self.stream)
-        except (NatsError, OSError) as exc:
-            raise ServiceUnavailable(f"NATS at {self.url}: {exc}") from exc
         return NatsSubscription(sub, self.url)
 
     async def delete(self) -> None:
@@ -112,18 +116,19 @@ def _seq(position: str) -> int:
 class NatsSubscription:
     """A pull subscription on a durable consumer."""
 
-    def __init__(self, sub: Any, url: str) -> None:
+    def __init__(self, sub: Any, url: BackendURL) -> None:
         self._sub, self._url = sub, url
         self._unacked: dict[int, Any] = {}
 
     async def fetch(self, max_messages: int, timeout: float) -> list[Message]:
         """Fetch up to ``max_messages``, waiting at most ``timeout`` seconds."""
         try:
-            msgs = await self._sub.fetch(batch=max_messages, timeout=max(timeout, 0.001))
-        except (TimeoutError, NatsTimeout):
-            return []
-        except (NatsError, OSError) as exc:
-            raise ServiceUnavailable(f"NATS at {self._url}: {exc}") from exc
+            with _talking(self._url, "reading"):
+                msgs = await self._sub.fetch(batch=max_messages, timeout=max(timeout, 0.001))
+        except ServiceUnavailable as exc:
+            if isinstance(exc.__cause__, TimeoutError | NatsTimeout):
+                return []  # nothing arrived within the timeout
+            raise
         out = []
         for msg in msgs:
             seq = int(msg.metadata.sequence.stream)
@@ -137,10 +142,8 @@ class NatsSubscription:
         done = [s for s in self._unacked if s <= limit]
         if not done:
             return
-        try:
+        with _talking(self._url, "acknowledging"):
             await self._unacked[max(done)].ack()
-        except (NatsError, OSError) as exc:
-            raise ServiceUnavailable(f"NATS at {self._url}: {exc}") from exc
         for s in done:
             del self._unacked[s]
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
-from augur.errors import InvalidInput, InvalidName, ServiceUnavailable
+from augur.backends import BackendURL, async_redis_client, parse_url, translate_errors
+from augur.errors import InvalidInput, InvalidName
 from augur.streaming.transport import Message, decode_event, encode_event
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
@@ -29,6 +30,10 @@ def _order(entry_id: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def _talking(url: BackendURL, what: str) -> AbstractContextManager[None]:
+    return translate_errors(what, url, service="event stream")
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -37,32 +42,38 @@ class RedisStreamTransport:
     """Events in one Redis stream.
 
     Args:
-        url: ``redis://host:port/db``.
+        url: ``redis://host:port/db``, ``rediss://...`` or ``unix:///path.sock``
+            (parsed or as text).
         stream: the stream key.
         maxlen: approximate cap on the stream length (None: unbounded).
+
+    Raises:
+        ConfigError: ``url`` is not a Redis URL.
+        InvalidName: a bad stream name.
     """
 
-    def __init__(self, url: str, stream: str, *, maxlen: int | None = None) -> None:
+    def __init__(self, url: BackendURL | str, stream: str, *,
+                 maxlen: int | None = None) -> None:
         if not _NAME.match(stream):
             raise InvalidName(f"stream name {stream!r}: use letters, digits and _.:-")
-        self.url, self.stream, self.maxlen = url, stream, maxlen
-        self._client: aioredis.Redis | None = None
+        self.url = url if isinstance(url, BackendURL) else parse_url(
+            url, schemes=("redis",), what="transport URL")
+        self.stream, self.maxlen = stream, maxlen
+        self._client: Any = None
 
-    def _redis(self) -> aioredis.Redis:
+    def _redis(self) -> Any:
         if self._client is None:
-            self._client = aioredis.Redis.from_url(self.url)
+            self._client = async_redis_client(self.url)
         return self._client
 
     async def publish(self, events: Sequence[Mapping[str, Any]]) -> list[str]:
         """XADD each event (one pipeline); return the entry ids."""
         payloads = [encode_event(e) for e in events]
-        try:
+        with _talking(self.url, "publishing"):
             async with self._redis().pipeline(transaction=False) as pipe:
                 for p in payloads:
                     pipe.xadd(self.stream, {"e": p}, maxlen=self.maxlen, approximate=True)
                 ids = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis at {self.url}: {exc}") from exc
         return [_text(i) for i in ids]
 
     async def subscribe(self, group: str, after: str | None) -> RedisStreamSubscription:
@@ -71,15 +82,13 @@ class RedisStreamTransport:
             raise InvalidName(f"group name {group!r}: use letters, digits and _.:-")
         start = "0" if after is None else f"{_order(after)[0]}-{_order(after)[1]}"
         client = self._redis()
-        try:
+        with _talking(self.url, "subscribing"):
             try:
                 await client.xgroup_create(self.stream, group, id=start, mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
                 await client.xgroup_setid(self.stream, group, id=start)
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis at {self.url}: {exc}") from exc
         consumer = f"{os.uname().nodename}-{os.getpid()}"
         return RedisStreamSubscription(client, self.stream, group, consumer, self.url)
 
@@ -93,20 +102,18 @@ class RedisStreamTransport:
 class RedisStreamSubscription:
     """One consumer of a Redis consumer group."""
 
-    def __init__(self, client: aioredis.Redis, stream: str, group: str, consumer: str,
-                 url: str) -> None:
+    def __init__(self, client: Any, stream: str, group: str, consumer: str,
+                 url: BackendURL) -> None:
         self._c, self._stream, self._group, self._consumer = client, stream, group, consumer
         self._url = url
         self._pending: list[str] = []
 
     async def fetch(self, max_messages: int, timeout: float) -> list[Message]:
         """XREADGROUP new entries, blocking up to ``timeout`` seconds."""
-        try:
+        with _talking(self._url, "reading"):
             reply = await self._c.xreadgroup(self._group, self._consumer, {self._stream: ">"},
                                              count=max_messages,
                                              block=max(1, int(timeout * 1000)))
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis at {self._url}: {exc}") from exc
         out: list[Message] = []
         streams: Any = reply or []
         for _stream, entries in streams:
@@ -123,10 +130,8 @@ class RedisStreamSubscription:
         done = [p for p in self._pending if _order(p) <= limit]
         if not done:
             return
-        try:
+        with _talking(self._url, "acknowledging"):
             await self._c.xack(self._stream, self._group, *done)
-        except (RedisError, OSError) as exc:
-            raise ServiceUnavailable(f"Redis at {self._url}: {exc}") from exc
         self._pending = [p for p in self._pending if _order(p) > limit]
 
     async def close(self) -> None:

@@ -4,6 +4,7 @@ Every transport (in-process, Redis Streams, NATS JetStream) offers the same smal
 async interface, so the worker loop and its tests run against any of them. A
 *position* is the transport's own offset of a message (a Redis entry id, a JetStream
 sequence), kept as text; :attr:`Message.order` makes positions comparable.
+:func:`~augur.streaming.transport_factory.open_transport` picks one from a URL.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from augur.errors import ConfigError, InvalidInput
+from augur.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -167,27 +168,3 @@ class _InProcessSubscription:
 
     async def close(self) -> None:
         return None
-
-
-def open_transport(url: str, stream: str) -> Transport:
-    """Open the transport a URL names, for stream ``stream``.
-
-    Args:
-        url: ``memory://`` (a new in-process log), ``redis://host:port/db`` or
-            ``nats://host:port``.
-        stream: the stream (Redis key, JetStream stream and subject) name.
-
-    Raises:
-        ConfigError: unknown scheme or bad stream name.
-    """
-    if url.startswith("memory://"):
-        return InProcessTransport()
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from augur.streaming.redis_streams import RedisStreamTransport
-
-        return RedisStreamTransport(url, stream)
-    if url.startswith(("nats://", "tls://")):
-        from augur.streaming.nats_jetstream import NatsTransport
-
-        return NatsTransport(url, stream)
-    raise ConfigError(f"unknown transport URL {url!r}: use memory://, redis:// or nats://")

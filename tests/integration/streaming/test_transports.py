@@ -68,7 +68,7 @@ async def test_group_resumes_after_the_committed_position(transport: Transport) 
 
 async def test_malformed_payload_is_delivered_as_invalid(transport: Transport) -> None:
     if isinstance(transport, RedisStreamTransport):
-        client = redis.Redis.from_url(transport.url)
+        client = redis.Redis.from_url(transport.url.driver_url)
         client.xadd(transport.stream, {"e": b"{not json"})
     elif isinstance(transport, NatsTransport):
         js = await transport._jetstream()
