@@ -20,9 +20,10 @@ from augur.backends.errors import one_line, translate, translate_errors
 from augur.backends.postgres import PostgresPool, connect_postgres
 from augur.backends.s3 import S3Bucket
 from augur.backends.sqlite import connect_sqlite, sqlite_url
-from augur.backends.urls import BackendURL, mask, parse_url, scheme_of
+from augur.backends.urls import SQLITE_SUFFIXES, BackendURL, mask, parse_url, scheme_of
 
 __all__ = [
+    "SQLITE_SUFFIXES",
     "BackendURL",
     "PostgresPool",
     "S3Bucket",

@@ -167,7 +167,7 @@ def parse_url(text: str, *, schemes: tuple[str, ...] | None = None,
         raise ConfigError(f"empty {what}")
     given = scheme_of(raw)
     if not given:
-        if raw.lower().endswith(SQLITE_SUFFIXES):
+        if raw.split("?", 1)[0].lower().endswith(SQLITE_SUFFIXES):
             given, raw = "sqlite", "sqlite:///" + raw
         else:
             raise ConfigError(f"bad {what} {redact(raw)!r}: not a URL "

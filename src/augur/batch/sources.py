@@ -10,7 +10,7 @@ Source forms (``--input``):
 - ``data.parquet``, ``data.csv``, or a folder of either (files read in name order);
 - ``postgresql://user@host:5432/db?query=SELECT id, a, b FROM t ORDER BY id``;
 - ``sqlite:///relative/path.db?query=SELECT ...`` (``sqlite:////abs/path.db``
-  for an absolute path, as in SQLAlchemy).
+  for an absolute path, as in SQLAlchemy; ``path.db?query=...`` too).
 
 The URLs follow :mod:`augur.backends.urls`. Everything after ``query=`` is the
 query (percent-escapes are decoded). Give SQL queries an ``ORDER BY`` so that a
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from augur.backends import (
+    SQLITE_SUFFIXES,
     BackendURL,
     connect_postgres,
     connect_sqlite,
@@ -220,6 +221,8 @@ def open_source(spec: str) -> Source:
         raise ConfigError("empty --input")
     match = _SCHEME.match(text)
     scheme = match.group(1).lower() if match else ""
+    if not scheme and "?" in text and text.split("?", 1)[0].lower().endswith(SQLITE_SUFFIXES):
+        scheme = "sqlite"  # a bare SQLite file with a query
     if scheme in _SQL_SCHEMES:
         url = parse_url(text, schemes=("sqlite", "postgresql"), what="--input")
         if "query" not in url.options:

@@ -23,8 +23,12 @@ def _backends(text: str) -> tuple[str, ...] | None:
 def cmd_export(args: argparse.Namespace) -> int:
     from augur.edge import export_bundle
 
+    if (args.validation or args.max_quality_drop is not None) and not args.quantize:
+        raise ConfigError("--validation and --max-quality-drop go with --quantize")
+    validation = read_input(Path(args.validation)) if args.validation else None
     bundle = export_bundle(args.ref, target=args.target, out=args.out, quantize=args.quantize,
-                           backends=_backends(args.runtime))
+                           backends=_backends(args.runtime), validation=validation,
+                           max_quality_drop=args.max_quality_drop)
     m = bundle.manifest
     summary: dict[str, Any] = {
         "bundle": str(bundle.path), "target": bundle.target, "model": m["model"]["ref"],
@@ -92,9 +96,14 @@ def register(subs: Any) -> None:
     p.add_argument("--target", choices=("web", "device"), required=True)
     p.add_argument("--out", required=True, help="bundle folder (new, empty, or an old bundle)")
     p.add_argument("--quantize", action="store_true",
-                   help="int8 dynamic quantization first: the int8 model is registered as a "
-                        "child version (made once), so the server can serve what the bundle "
-                        "runs")
+                   help="int8 dynamic quantization first (augur compress's quantize-dynamic): "
+                        "the int8 model is registered as a child version with its quality "
+                        "report (made once), so the server can serve what the bundle runs")
+    p.add_argument("--validation", metavar="FILE",
+                   help="with --quantize: rows the child's quality report is measured on "
+                        "(.csv, .json, .jsonl, .parquet); needed the first time")
+    p.add_argument("--max-quality-drop", type=float, metavar="X",
+                   help="with --quantize: refuse a child that loses more quality than X")
     p.add_argument("--runtime", default="auto", metavar="BACKENDS",
                    help="onnxruntime-web backends to copy into a web bundle: wasm, "
                         "wasm,webgpu, none, or auto (default: wasm, plus webgpu for models "

@@ -64,12 +64,41 @@ def _copy(model: Any) -> Any:
     return clone
 
 
+def _one_opset_per_domain(model: Any) -> Any:
+    """``model`` with one opset import per domain (some converters list one twice:
+    ``""`` and ``"ai.onnx"``), which ONNX Runtime's quantizer refuses."""
+    import onnx
+
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        domain = "" if opset.domain == "ai.onnx" else opset.domain
+        versions[domain] = max(versions.get(domain, 0), opset.version)
+    if len(versions) == len(model.opset_import):
+        return model
+    model = _copy(model)
+    del model.opset_import[:]
+    for domain, version in versions.items():
+        model.opset_import.append(onnx.helper.make_opsetid(domain, version))
+    return model
+
+
 def _save(model: Any, folder: Path, name: str) -> Path:
     import onnx
 
     path = folder / name
-    onnx.save_model(model, str(path))
+    onnx.save_model(_one_opset_per_domain(model), str(path))
     return path
+
+
+#: Operators a dynamic quantization leaves in the graph where it quantized one.
+_INTEGER_OPS = frozenset({"MatMulInteger", "ConvInteger", "DynamicQuantizeMatMul", "QAttention",
+                          "QGemm", "DynamicQuantizeLSTM", "MatMulIntegerToFloat", "QLinearMatMul",
+                          "QLinearConv"})
+
+
+def quantized_op_count(model: Any) -> int:
+    """How many integer operators (MatMulInteger, ConvInteger, ...) a model has."""
+    return sum(1 for n in model.graph.node if n.op_type in _INTEGER_OPS)
 
 
 def quantize_dynamic(model: Any, *, per_channel: bool = True,
@@ -107,7 +136,9 @@ def quantize_dynamic(model: Any, *, per_channel: bool = True,
                                      op_types_to_quantize=list(DYNAMIC_OPS))
         except Exception as exc:
             raise CompressionFailed(f"dynamic quantization failed: {exc}") from exc
-        return onnx.load_model(str(dst)), params
+        out = onnx.load_model(str(dst))
+    params["quantized_ops"] = quantized_op_count(out)
+    return out, params
 
 
 def _static_nodes(model: Any) -> tuple[list[str], list[str]]:

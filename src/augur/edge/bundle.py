@@ -96,7 +96,8 @@ def _write(out: Path, files: dict[str, bytes]) -> None:
 
 def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
                   quantize: bool = False, registry: Registry | None = None,
-                  backends: tuple[str, ...] | None = None) -> EdgeBundle:
+                  backends: tuple[str, ...] | None = None, validation: Any = None,
+                  max_quality_drop: float | None = None) -> EdgeBundle:
     """Export a registered version as an edge bundle.
 
     Args:
@@ -104,13 +105,17 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
         target: ``web`` (browser, onnxruntime-web) or ``device`` (ORT format + predict.py).
         out: the bundle folder; created, or replaced if it holds an earlier bundle.
         quantize: bundle the int8 dynamic-quantized child of the version instead,
-            registered on first use (see :func:`~augur.edge.quantized.quantized_version`),
-            so the server serves exactly what the bundle runs.
+            made by the compression part on first use, with its report and quality
+            gate (see :func:`~augur.edge.quantized.quantized_version`), so the server
+            serves exactly what the bundle runs.
         registry: where the version lives (default: ``$AUGUR_HOME``).
         backends: onnxruntime-web backends to copy into a web bundle (``wasm``,
             ``webgpu``); empty to leave the runtime out (then pass ``ortBase`` to
             ``load``); by default ``wasm``, plus ``webgpu`` for models with dense
             linear algebra (which the page then runs on the GPU where it can).
+        validation: rows the quantized child's quality report is measured on
+            (needed with ``quantize`` when no child exists yet).
+        max_quality_drop: with ``quantize``, refuse a child that loses more quality.
 
     Returns:
         The written bundle.
@@ -119,7 +124,9 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
         ConfigError: an unknown target, or onnxruntime-web missing for a web bundle.
         ModelNotFound: the reference matches nothing.
         ExportFailed: the model uses operators the edge runtimes lack, quantization
-            failed or has nothing to quantize, conversion failed, or ``out`` is unusable.
+            failed, has nothing to quantize or no validation rows, conversion failed,
+            or ``out`` is unusable.
+        QualityGateFailed: the quantized child loses more than ``max_quality_drop``.
     """
     if target not in TARGETS:
         raise ConfigError(f"unknown edge target {target!r}; expected one of {', '.join(TARGETS)}")
@@ -128,7 +135,8 @@ def export_bundle(ref: str | ModelVersion, *, target: str, out: str | Path,
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
     if quantize:
-        version = quantized_version(version, reg)
+        version = quantized_version(version, reg, validation=validation,
+                                    max_quality_drop=max_quality_drop)
     data = reg.read_artifact(version)
     check_edge_compatible(data)
     quantization = quantization_of(version)

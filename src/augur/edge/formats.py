@@ -1,7 +1,8 @@
-"""Model formats for the edge: int8 dynamic quantization and ONNX Runtime's ORT format.
+"""Model formats for the edge: operator checks and ONNX Runtime's ORT format.
 
-Both run ONNX Runtime's own tools on temporary files, and translate their
-failures into :class:`~augur.errors.ExportFailed` at this one boundary.
+The ORT conversion runs ONNX Runtime's own tool on temporary files and
+translates its failures into :class:`~augur.errors.ExportFailed` here. (int8
+quantization is the compression part's; see :mod:`augur.edge.quantized`.)
 """
 
 from __future__ import annotations
@@ -83,73 +84,6 @@ def preferred_backend(data: bytes) -> str:
 
     ops = {node.op_type for node in _nodes(onnx.load_model_from_string(data).graph)}
     return "webgpu" if ops & GPU_OPS else "wasm"
-
-
-def _count_ops(data: bytes) -> dict[str, int]:
-    import onnx
-
-    counts: dict[str, int] = {}
-    for node in onnx.load_model_from_string(data).graph.node:
-        counts[node.op_type] = counts.get(node.op_type, 0) + 1
-    return counts
-
-
-def _normalized(data: bytes) -> bytes:
-    """The model with one opset import per domain (some converters list one twice).
-
-    ONNX Runtime's quantizer refuses a model that imports the default domain twice.
-    """
-    import onnx
-
-    model = onnx.load_model_from_string(data)
-    versions: dict[str, int] = {}
-    for opset in model.opset_import:
-        domain = "" if opset.domain == "ai.onnx" else opset.domain
-        versions[domain] = max(versions.get(domain, 0), opset.version)
-    if len(versions) == len(model.opset_import):
-        return data
-    del model.opset_import[:]
-    for domain, version in versions.items():
-        model.opset_import.append(onnx.helper.make_opsetid(domain, version))
-    return bytes(model.SerializeToString())
-
-
-def quantize_dynamic_int8(data: bytes) -> tuple[bytes, dict[str, Any]]:
-    """Quantize a model's weights to int8 (dynamic quantization of activations).
-
-    Models without quantizable operators (MatMul, Gemm, Conv, Attention...), such
-    as tree ensembles, come back unchanged in meaning; the returned report's
-    ``quantized_ops`` says how many operators were quantized, so a caller can tell.
-
-    Args:
-        data: the ONNX model.
-
-    Returns:
-        The quantized model and a report: method, weight type, sizes, and the
-        count of quantized operators.
-
-    Raises:
-        ExportFailed: ONNX Runtime's quantizer rejected the model.
-    """
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with tempfile.TemporaryDirectory(prefix="augur-quant-") as tmp:
-        src, dst = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
-        src.write_bytes(_normalized(data))
-        try:
-            with _quiet(""):
-                quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
-        except Exception as exc:  # the quantizer raises bare Exceptions and ValueErrors
-            raise ExportFailed(f"int8 dynamic quantization failed: {exc}") from exc
-        out = dst.read_bytes()
-    ops = _count_ops(out)
-    quantized = sum(n for op, n in ops.items()
-                    if op in ("MatMulInteger", "ConvInteger", "DynamicQuantizeLinear",
-                              "DynamicQuantizeMatMul", "QAttention", "QGemm",
-                              "DynamicQuantizeLSTM", "MatMulIntegerToFloat"))
-    report = {"method": "dynamic", "weight_type": "int8", "size_before": len(data),
-              "size_after": len(out), "quantized_ops": quantized}
-    return out, report
 
 
 def to_ort_format(data: bytes) -> bytes:

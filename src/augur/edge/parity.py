@@ -237,9 +237,10 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
         registry: where the version lives (default: ``$AUGUR_HOME``).
         tolerance: largest float difference that passes (absolute for values within
             [-1, 1], relative beyond; see :class:`Comparison`).
-        quantize: check the int8 dynamic-quantized child of ``ref`` (registered on
-            first use, as ``export-edge --quantize`` does): the edge side runs it and
-            the server side runs the same child, so like is compared with like.
+        quantize: check the int8 dynamic-quantized child of ``ref`` (made on first
+            use as ``export-edge --quantize`` does, its quality report measured on
+            ``data``): the edge side runs it and the server side runs the same
+            child, so like is compared with like.
 
     Returns:
         The report; :attr:`ParityReport.passed` says whether it is within tolerance.
@@ -254,7 +255,7 @@ def check_parity(ref: str | ModelVersion, data: Any, *, target: str = "web",
     reg = registry or Registry()
     version = ref if isinstance(ref, ModelVersion) else reg.resolve(ref)
     if quantize:
-        version = quantized_version(version, reg)
+        version = quantized_version(version, reg, validation=data)
     rows: list[dict[str, Any]] | dict[str, Any]
     if version.signature.columns:
         rows = records_of(data)

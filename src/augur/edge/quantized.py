@@ -1,85 +1,97 @@
-"""Quantized edge models as registered child versions of the model they came from.
+"""Quantized edge models: the compression part's int8 child version, reused by the edge.
 
 ``export-edge --quantize`` must not ship a model that exists nowhere else: the
 server could not serve it and parity could only compare it with its float
-parent, which it differs from by design. So the int8 model is registered once,
-as a child of its parent (lineage, ``derivation.method = quantize-dynamic``),
-and the bundle, the ``/edge/{ref}`` page, the server and parity all use that
-one version.
+parent, which it differs from by design. So the int8 model is the child version
+that :func:`augur.compression.compress` makes with ``quantize-dynamic`` (one
+implementation: per-channel, VNNI-aware, with its report of size, speed and
+quality against the parent, and its quality gate), registered once; the bundle,
+the ``/edge/{ref}`` page, the server and parity all use that one version. A
+child made earlier by ``augur compress REF --method quantize-dynamic`` is reused.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from augur.edge.formats import check_edge_compatible, quantize_dynamic_int8
-from augur.edge.manifest import sha256_hex
-from augur.errors import ExportFailed
+from augur.compression import compress
+from augur.edge.formats import check_edge_compatible
+from augur.errors import CompressionFailed, ExportFailed
 from augur.registry import ModelVersion, Registry
 
 METHOD = "quantize-dynamic"
-#: Tag on the child versions made here (``augur compress`` children carry a report instead).
-EDGE_TAG = "edge"
-EDGE_TAG_VALUE = "int8-dynamic"
 
 
-def _existing(registry: Registry, parent: ModelVersion, digest: str) -> ModelVersion | None:
-    """A child of ``parent`` that already holds exactly these quantized bytes."""
-    for version in registry.versions(parent.name):
-        if (version.artifact == digest and version.parent is not None
-                and str(version.parent) == parent.ref
-                and version.tags.get(EDGE_TAG) == EDGE_TAG_VALUE):
-            return version
-    return None
+def _is_quantized(version: ModelVersion) -> bool:
+    return version.derivation is not None and version.derivation.get("method") == METHOD
+
+
+def _existing(registry: Registry, parent: ModelVersion) -> ModelVersion | None:
+    """The newest int8 dynamic child of ``parent`` already registered, if any."""
+    children = [v for v in registry.versions(parent.name)
+                if _is_quantized(v) and v.parent is not None and str(v.parent) == parent.ref]
+    return children[-1] if children else None
 
 
 def quantization_of(version: ModelVersion) -> dict[str, Any] | None:
-    """The quantization report of a version made by :func:`quantized_version`, else ``None``."""
-    if version.tags.get(EDGE_TAG) != EDGE_TAG_VALUE or not version.derivation:
+    """What a manifest says about an int8 child: method, sizes, operators, quality, parent.
+
+    Returns ``None`` for a version that is not an int8 dynamic-quantized child.
+    """
+    if not _is_quantized(version) or not version.derivation:
         return None
     report = version.derivation.get("report")
     if not isinstance(report, dict):
         return None
-    return {**report, "parent": str(version.parent) if version.parent else None}
+    params = dict(version.derivation.get("params") or {})
+    return {"method": METHOD, "params": params,
+            "quantized_ops": params.get("quantized_ops"),
+            "size_before": report.get("original", {}).get("size_bytes"),
+            "size_after": report.get("compressed", {}).get("size_bytes"),
+            "quality": report.get("quality"),
+            "parent": str(version.parent) if version.parent else None}
 
 
-def quantized_version(parent: ModelVersion, registry: Registry) -> ModelVersion:
-    """The int8 dynamic-quantized child of ``parent``, registered on first use.
-
-    Quantizing the same parent again gives the same bytes, so a second export
-    finds the child the first one registered instead of adding a version.
+def quantized_version(parent: ModelVersion, registry: Registry, *, validation: Any = None,
+                      max_quality_drop: float | None = None) -> ModelVersion:
+    """The int8 dynamic-quantized child of ``parent``, made by compression on first use.
 
     Args:
         parent: the float version to quantize.
         registry: where ``parent`` lives and the child is registered.
+        validation: rows the compression report compares parent and child on
+            (records, a DataFrame, arrays); needed only when no child exists yet.
+        max_quality_drop: refuse the child when it loses more quality than this
+            (see :func:`augur.compression.compress`); ``None`` reports without a gate.
 
     Returns:
-        The child version (same model name, next version number, ``parent`` set).
+        The child version (same model name, ``parent`` set), or ``parent`` itself
+        when it already is an int8 child.
 
     Raises:
-        ExportFailed: the model uses operators the edge runtimes lack, the quantizer
-            failed, or the model has nothing int8 quantization applies to (tree
-            ensembles, scalers): its bundle would be the parent under another number.
+        ExportFailed: the model uses operators the edge runtimes lack, has nothing
+            int8 quantization applies to (tree ensembles, scalers), no validation
+            rows were given, or the quantizer failed.
+        QualityGateFailed: the child loses more than ``max_quality_drop`` (nothing
+            is registered).
     """
-    if quantization_of(parent) is not None:
+    if _is_quantized(parent):
         return parent  # already the quantized child: quantizing it again changes nothing
-    data = registry.read_artifact(parent)
-    check_edge_compatible(data)
-    quantized, report = quantize_dynamic_int8(data)
-    if not report["quantized_ops"]:
-        raise ExportFailed(f"nothing to quantize in {parent.ref}: it has no MatMul, Gemm, Conv "
-                           "or Attention operator for int8 dynamic quantization (tree "
-                           "ensembles and encoders have none); export it without --quantize")
-    digest = sha256_hex(quantized)
-    found = _existing(registry, parent, digest)
+    found = _existing(registry, parent)
     if found is not None:
         return found
-    return registry.register(
-        parent.name, quantized, parent.signature, framework=parent.framework,
-        parent=parent.ref,
-        derivation={"method": METHOD, "params": {"weight_type": "int8", "activations": "uint8",
-                                                 "made_by": "augur export-edge --quantize"},
-                    "report": report},
-        tags={"compression": METHOD, EDGE_TAG: EDGE_TAG_VALUE},
-        metrics={"size_ratio": report["size_before"] / max(1, report["size_after"])},
-        description=f"int8 dynamic quantization of {parent.ref} for the edge")
+    check_edge_compatible(registry.read_artifact(parent))
+    try:
+        return compress(parent, METHOD, registry=registry, validation=validation,
+                        max_quality_drop=max_quality_drop).version
+    except CompressionFailed as exc:
+        if "nothing to quantize" in str(exc):
+            raise ExportFailed(f"nothing to quantize in {parent.ref}: it has no MatMul, Gemm, "
+                               "Conv or Attention operator for int8 dynamic quantization (tree "
+                               "ensembles have none); export it without --quantize") from exc
+        if "validation data" in str(exc):
+            raise ExportFailed(f"quantizing {parent.ref} needs validation rows for its quality "
+                               "report: pass --validation FILE (or, from Python, "
+                               "validation=rows), or make the child first with augur compress "
+                               f"{parent.ref} --method {METHOD} --validation FILE") from exc
+        raise ExportFailed(f"int8 quantization of {parent.ref} failed: {exc}") from exc

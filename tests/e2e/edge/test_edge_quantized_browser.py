@@ -70,7 +70,7 @@ def test_quantized_bundle_in_chromium_equals_the_server_on_the_quantized_version
 
     registry, parent = mlp
     bundle = export_bundle(parent.ref, target="web", quantize=True, out=tmp_path / "site",
-                           registry=registry)
+                           registry=registry, validation=rows()[:120])
     child = registry.resolve(bundle.manifest["model"]["ref"])
     # The bundle runs a registered child of the float version, byte for byte.
     assert child.ref != parent.ref and str(child.parent) == parent.ref
@@ -113,7 +113,7 @@ def test_parity_with_quantize_compares_the_quantized_child(
         mlp: tuple[Registry, ModelVersion]) -> None:
     require_chromium()
     registry, parent = mlp
-    child = quantized_version(parent, registry)
+    child = quantized_version(parent, registry, validation=rows()[:120])
     report = check_parity(parent.ref, rows()[:120], target="web", quantize=True,
                           registry=registry)
     assert report.ref == child.ref and report.passed, report.to_dict()
