@@ -57,11 +57,17 @@ def async_redis_client(url: BackendURL, *, connect_timeout: float = CONNECT_TIME
 
 
 async def connect_nats(url: BackendURL, *, connect_timeout: float = 5.0,
-                       reconnect_attempts: int = 3) -> Any:
+                       reconnect_attempts: int = 3, service: str = "NATS") -> Any:
     """Connect to NATS (the ``nats.aio.client.Client``).
 
     nats-py reports connection problems to an error callback as well as raising
     them; the callback here logs them with the URL's password hidden.
+
+    Args:
+        url: a ``nats://`` or ``tls://`` URL.
+        connect_timeout: seconds per connection attempt.
+        reconnect_attempts: attempts after a lost connection (0: none).
+        service: how messages name the server.
 
     Raises:
         ServiceUnavailable: no server answered, or it refused the credentials.
@@ -71,9 +77,9 @@ async def connect_nats(url: BackendURL, *, connect_timeout: float = 5.0,
     _check(url, "nats")
 
     async def quiet(exc: Exception) -> None:
-        log.warning("NATS at %s: %s", url.describe(), url.mask(one_line(exc)))
+        log.warning("%s %s: %s", service, url.describe(), url.mask(one_line(exc)))
 
-    with translate_errors("connecting", url):
+    with translate_errors("connecting", url, service=service):
         return await nats.connect(url.driver_url, connect_timeout=connect_timeout,
                                   max_reconnect_attempts=reconnect_attempts,
                                   allow_reconnect=reconnect_attempts != 0, error_cb=quiet)

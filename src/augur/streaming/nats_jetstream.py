@@ -54,7 +54,7 @@ class NatsTransport:
 
     async def _jetstream(self) -> Any:
         if self._js is None:
-            self._nc = await connect_nats(self.url)
+            self._nc = await connect_nats(self.url, service="event stream")
             with _talking(self.url, "opening the stream"):
                 js = self._nc.jetstream()
                 try:

@@ -79,9 +79,10 @@ def test_quantized_device_bundle_of_a_network(registry: Registry, tmp_path: Path
     mlp = MLPClassifier(hidden_layer_sizes=(64, 64), max_iter=300, random_state=0).fit(X, y)
     version = export(mlp, "mlp", sample=X, registry=registry)
     bundle = export_bundle(version.ref, target="device", out=tmp_path / "q", quantize=True,
-                           registry=registry)
+                           registry=registry, validation=X)
     q = bundle.manifest["quantization"]
-    assert q["method"] == "dynamic" and q["weight_type"] == "int8" and q["quantized_ops"] > 0
+    assert q["method"] == "quantize-dynamic" and q["params"]["weight_type"] == "QInt8"
+    assert q["quantized_ops"] > 0 and q["size_after"] < q["size_before"]
     records = X.to_dict(orient="records")
     got = Predictor(bundle.path).predict(records)
     want = load(version.ref, registry=registry).predict(records)
