@@ -48,6 +48,30 @@ def test_altered_artifact_is_detected(registry: Registry) -> None:
         registry.read_artifact(v)
 
 
+@pytest.mark.parametrize("damage", ["same size", "truncated", "empty", "deleted"])
+def test_registering_good_bytes_again_repairs_an_altered_artifact(registry: Registry,
+                                                                  damage: str) -> None:
+    from augur.runtime import load
+
+    data = tiny_onnx(3.0)
+    v1 = registry.register("m", data, sig_of(data))
+    path = registry.artifact_path(v1)
+    os.chmod(path, stat.S_IWUSR | stat.S_IRUSR)
+    if damage == "deleted":
+        path.unlink()
+    else:
+        altered = {"same size": bytes(reversed(data)), "truncated": data[:20], "empty": b""}
+        path.write_bytes(altered[damage])
+    with pytest.raises(InvalidArtifact):
+        load("m:1", registry=registry)
+    v2 = registry.register("m", data, sig_of(data))  # the same good bytes again
+    assert v2.artifact == v1.artifact and path.read_bytes() == data
+    assert not os.stat(path).st_mode & stat.S_IWUSR  # read-only again
+    for ref in ("m:1", "m:2"):
+        out = load(ref, registry=registry).predict({"x": np.ones((2, 3), np.float32)})
+        assert np.allclose(next(iter(out.values())), 3.0)
+
+
 def test_bare_name_resolves_production_else_latest(registry: Registry) -> None:
     for s in (1.0, 2.0, 3.0):
         registry.register("m", tiny_onnx(s), sig_of(tiny_onnx(s)))
