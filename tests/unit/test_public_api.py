@@ -10,7 +10,7 @@ import augur
 
 PARTS = ["augur", "augur.registry", "augur.runtime", "augur.convert", "augur.serving",
          "augur.batch", "augur.features", "augur.streaming", "augur.compression",
-         "augur.tuning", "augur.edge", "augur.console"]
+         "augur.tuning", "augur.edge", "augur.console", "augur.backends"]
 
 
 @pytest.mark.parametrize("module_name", PARTS)

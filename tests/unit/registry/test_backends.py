@@ -122,3 +122,19 @@ def test_connection_lost_midway_is_service_unavailable(postgres_schema_url: str,
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         conn.execute("SELECT 1 FROM models")
+    assert reg.list_models() == []  # the broken connection left the pool: a new one answers
+
+
+def test_postgres_operations_reuse_pooled_connections(postgres_schema_url: str,
+                                                      tmp_path: Path) -> None:
+    reg = Registry(tmp_path, url=postgres_schema_url)
+    pids = set()
+    for _ in range(20):
+        with reg.db.read() as conn:
+            pids.add(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        reg.list_models()
+    assert len(pids) == 1  # one connection served every operation of this thread
+    with ThreadPoolExecutor(4) as pool:  # concurrent operations each get their own
+        list(pool.map(lambda _: reg.list_models(), range(40)))
+    reg.close()
+    assert reg.list_models() == []  # closing empties the pool; it fills again on use
