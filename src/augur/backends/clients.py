@@ -26,6 +26,14 @@ def _check(url: BackendURL, scheme: str) -> None:
         raise ConfigError(f"{url.describe()} is not a {scheme} URL")
 
 
+def _redis(cls: Any, url: BackendURL, connect_timeout: float) -> Any:
+    _check(url, "redis")
+    try:
+        return cls.from_url(url.driver_url, socket_connect_timeout=connect_timeout)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"bad Redis URL {url.describe()}: {url.mask(one_line(exc))}") from exc
+
+
 def redis_client(url: BackendURL, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> Any:
     """A blocking ``redis.Redis`` client (bytes replies) for ``url``.
 
@@ -34,11 +42,7 @@ def redis_client(url: BackendURL, *, connect_timeout: float = CONNECT_TIMEOUT_S)
     """
     import redis
 
-    _check(url, "redis")
-    try:
-        return redis.Redis.from_url(url.driver_url, socket_connect_timeout=connect_timeout)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"bad Redis URL {url.describe()}: {url.mask(one_line(exc))}") from exc
+    return _redis(redis.Redis, url, connect_timeout)
 
 
 def async_redis_client(url: BackendURL, *, connect_timeout: float = CONNECT_TIMEOUT_S) -> Any:
@@ -49,11 +53,7 @@ def async_redis_client(url: BackendURL, *, connect_timeout: float = CONNECT_TIME
     """
     import redis.asyncio as aioredis
 
-    _check(url, "redis")
-    try:
-        return aioredis.Redis.from_url(url.driver_url, socket_connect_timeout=connect_timeout)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"bad Redis URL {url.describe()}: {url.mask(one_line(exc))}") from exc
+    return _redis(aioredis.Redis, url, connect_timeout)
 
 
 async def connect_nats(url: BackendURL, *, connect_timeout: float = 5.0,

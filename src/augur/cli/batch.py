@@ -30,7 +30,8 @@ INPUT_HELP = (f"a {one_of(tuple(FILE_SUFFIXES))} file, or a folder of .parquet o
               "absolute path). Everything after ?query= is the query; give it an ORDER BY so a "
               "resumed run sees the same order")
 OUTPUT_HELP = ("sqlite:///file.db or a .db path (default: $AUGUR_HOME/predictions.db); "
-               "postgresql://user@host/db; redis://host:6379/0; parquet:///folder. "
+               "postgresql://user@host/db; redis://host:6379/0 (rediss://, unix:///path.sock); "
+               "parquet:///folder. "
                "SQL sinks take ?table=NAME (default predictions), Redis ?prefix=P "
                "(default augur:pred; keys P:MODEL:KEY)")
 
