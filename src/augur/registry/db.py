@@ -30,6 +30,7 @@ from typing import Any, Protocol, cast
 from augur.backends import (
     BackendURL,
     PostgresPool,
+    connect_postgres,
     connect_sqlite,
     parse_url,
     sqlite_url,
@@ -238,6 +239,25 @@ class Database:
     def describe(self) -> str:
         """Where the metadata lives (a password in the URL is hidden)."""
         return self.backend.describe() if self._pool is not None else str(self.path)
+
+    def connect(self) -> Connection:
+        """A dedicated connection outside the pool (autocommit); the caller closes it.
+
+        For what must not share a pooled connection: ``LISTEN``, long transactions.
+
+        Raises:
+            ServiceUnavailable: PostgreSQL cannot be reached.
+            ConfigError: PostgreSQL refuses the URL's options.
+        """
+        if self._pool is None:
+            with self._connection("connecting") as _:
+                pass  # creates the tables once
+            return Connection(connect_sqlite(self.path, row_factory=True), postgres=False)
+        with self._pool.connection("connecting"):
+            pass  # creates the tables once
+        raw = connect_postgres(self.backend, service=SERVICE)
+        raw.row_factory = _pg_row_factory
+        return Connection(raw, postgres=True)
 
     @contextmanager
     def _connection(self, what: str) -> Iterator[Connection]:

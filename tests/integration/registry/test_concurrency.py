@@ -65,5 +65,8 @@ def test_concurrent_registration_gets_distinct_consecutive_versions(
     history = reg.alias_history("shared", "w0")
     assert [h["version"] for h in history] == sorted(h["version"] for h in history)
     if reg.db.dialect == "sqlite":
-        with reg.db.read() as conn:
+        conn = reg.db.connect()
+        try:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        finally:
+            conn.close()
