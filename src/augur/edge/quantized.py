@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from augur.compression import compress
-from augur.edge.formats import check_edge_compatible
+from augur.edge.formats import check_edge_compatible, preferred_backend
 from augur.errors import CompressionFailed, ExportFailed
 from augur.registry import ModelVersion, Registry
 
@@ -80,12 +80,14 @@ def quantized_version(parent: ModelVersion, registry: Registry, *, validation: A
     found = _existing(registry, parent)
     if found is not None:
         return found
-    check_edge_compatible(registry.read_artifact(parent))
+    data = registry.read_artifact(parent)
+    check_edge_compatible(data)
     try:
         return compress(parent, METHOD, registry=registry, validation=validation,
                         max_quality_drop=max_quality_drop).version
     except CompressionFailed as exc:
-        if "nothing to quantize" in str(exc):
+        # No dense linear algebra: say so first, rather than ask for rows that cannot help.
+        if "nothing to quantize" in str(exc) or preferred_backend(data) == "wasm":
             raise ExportFailed(f"nothing to quantize in {parent.ref}: it has no MatMul, Gemm, "
                                "Conv or Attention operator for int8 dynamic quantization (tree "
                                "ensembles have none); export it without --quantize") from exc

@@ -56,8 +56,9 @@ def test_quantized_child_has_lineage_and_is_made_once(registry: Registry,
 def test_nothing_to_quantize_is_refused_and_registers_nothing(examples_registry: Registry,
                                                               tmp_path: Path) -> None:
     before = [v.version for v in examples_registry.versions("iris")]
-    with pytest.raises(ExportFailed, match=r"nothing to quantize in iris:1.*without --quantize"):
-        export_bundle("iris:1", target="device", quantize=True, out=tmp_path / "x",
-                      registry=examples_registry, validation=iris_frame()[0].head(20))
+    for validation in (iris_frame()[0].head(20), None):
+        with pytest.raises(ExportFailed, match=r"nothing to quantize in iris:1.*without --quan"):
+            export_bundle("iris:1", target="device", quantize=True, out=tmp_path / "x",
+                          registry=examples_registry, validation=validation)
     assert [v.version for v in examples_registry.versions("iris")] == before
     assert not (tmp_path / "x").exists()
