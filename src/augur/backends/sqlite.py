@@ -6,7 +6,8 @@
   that can redo their last writes (batch predictions, resumed from their progress
   table) ask for ``NORMAL``: with WAL a killed process still loses nothing
   committed, only a power loss may drop the last commits.
-- ``busy_timeout``: a writer waits for the file lock instead of failing at once.
+- a busy timeout (``connect(timeout=)``): a writer waits for the file lock
+  instead of failing at once.
 - ``foreign_keys = ON``: ``ON DELETE CASCADE`` in the registry schema works.
 
 Connections are in autocommit mode (``isolation_level=None``): stores open their
@@ -32,7 +33,8 @@ def sqlite_url(path: Path) -> BackendURL:
 
 
 def connect_sqlite(path: Path, *, read_only: bool = False, threads: bool = False,
-                   row_factory: bool = False, fast_commit: bool = False) -> sqlite3.Connection:
+                   row_factory: bool = False, fast_commit: bool = False,
+                   set_wal: bool = True) -> sqlite3.Connection:
     """Open a SQLite file with augur's pragmas.
 
     Args:
@@ -41,6 +43,8 @@ def connect_sqlite(path: Path, *, read_only: bool = False, threads: bool = False
         threads: the connection is used from several threads (the caller locks).
         row_factory: rows read by column name as well as position (:class:`sqlite3.Row`).
         fast_commit: ``synchronous = NORMAL`` instead of ``FULL`` (see the module docstring).
+        set_wal: switch the file to WAL; it stays so, so a caller that opens a
+            connection per operation asks only the first time.
 
     Returns:
         The connection, in autocommit mode.
@@ -67,11 +71,12 @@ def connect_sqlite(path: Path, *, read_only: bool = False, threads: bool = False
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=not threads)
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            # busy_timeout is set by connect(timeout=); FULL is WAL's default synchronous.
             conn.execute("PRAGMA foreign_keys = ON")
-            if not read_only:
+            if not read_only and set_wal:
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute(f"PRAGMA synchronous = {'NORMAL' if fast_commit else 'FULL'}")
+            if not read_only and fast_commit:
+                conn.execute("PRAGMA synchronous = NORMAL")
         except BaseException:
             conn.close()
             raise

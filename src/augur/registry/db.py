@@ -265,7 +265,7 @@ class Database:
             with self._pool.connection(what) as raw:
                 yield Connection(raw, postgres=True)
             return
-        raw = connect_sqlite(self.path, row_factory=True)
+        raw = connect_sqlite(self.path, row_factory=True, set_wal=not self._initialized)
         try:
             if not self._initialized:
                 with translate_errors("creating the tables", self.backend, service=SERVICE):
