@@ -102,7 +102,7 @@ def test_unreachable_store_is_a_503(iris_registry: Registry,
         bad = serve(iris_registry, prediction_store="ftp://nowhere/x")
         got = http.get(f"{bad.url}/v1/predictions/iris/x")
         assert got.status_code == 400
-        assert "unknown prediction store" in got.json()["error"]
+        assert "unsupported scheme 'ftp'" in got.json()["error"]
 
 
 @pytest.mark.parametrize("key", ["6", "k/with/slashes", "ключ 7"])
