@@ -100,8 +100,8 @@ def register(subs: Any) -> None:
                         "the int8 model is registered as a child version with its quality "
                         "report (made once), so the server can serve what the bundle runs")
     p.add_argument("--validation", metavar="FILE",
-                   help="with --quantize: rows the child's quality report is measured on "
-                        "(.csv, .json, .jsonl, .parquet); needed the first time")
+                   help="with --quantize: rows the child's quality report is measured on, a "
+                        f"{one_of(INPUT_SUFFIXES)} file; needed the first time")
     p.add_argument("--max-quality-drop", type=float, metavar="X",
                    help="with --quantize: refuse a child that loses more quality than X")
     p.add_argument("--runtime", default="auto", metavar="BACKENDS",

@@ -37,6 +37,7 @@ FORMATS: dict[tuple[tuple[str, ...], str | None], tuple[str, ...]] = {
     (("predict",), None): INPUT_SUFFIXES,
     (("predict",), "input"): INPUT_SUFFIXES,
     (("edge", "parity"), "data"): INPUT_SUFFIXES,
+    (("export-edge",), "validation"): INPUT_SUFFIXES,
     (("batch", "run"), "input"): tuple(FILE_SUFFIXES),
     (("batch", "schedule"), "input"): tuple(FILE_SUFFIXES),
     (("tune",), "data"): DATA_SUFFIXES,
