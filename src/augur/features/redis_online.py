@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from augur.backends import BackendURL, redis_client, translate_errors
+from augur.backends import BackendURL, parse_url, redis_client, translate_errors
 from augur.errors import InvalidName, StoreError
 from augur.features.online import SERVICE, Checkpoint, FeatureRow, now_ms
 
@@ -51,13 +51,15 @@ class RedisOnlineStore:
         self.url = url
 
     @classmethod
-    def from_url(cls, url: BackendURL) -> RedisOnlineStore:
-        """Build from a parsed ``redis://host:port/db?namespace=NAME`` URL.
+    def from_url(cls, url: BackendURL | str) -> RedisOnlineStore:
+        """Build from ``redis://host:port/db?namespace=NAME`` (parsed or as text).
 
         Raises:
-            ConfigError: redis-py refuses the URL.
+            ConfigError: not a Redis URL, or redis-py refuses it.
             InvalidName: the namespace has characters other than letters, digits, ``_.-``.
         """
+        if isinstance(url, str):
+            url = parse_url(url, schemes=("redis",), what="online store URL")
         return cls(redis_client(url), url.option("namespace", "augur"), url)
 
     def _talking(self, what: str) -> AbstractContextManager[None]:
