@@ -185,6 +185,7 @@ class RecordPlan:
             and specs[c.tensor].numpy_dtype.kind == "f" for c in cols)
         self.getter = itemgetter(*(c.name for c in cols)) if self.usable else None
         self.ints = [i for i, c in enumerate(cols) if c.kind == "int"]
+        self.no_nan = not all(c.nullable for c in cols)
         self.blocks: list[tuple[str, list[int] | None, np.dtype[Any]]] = []
         for spec in signature.inputs:
             placed = sorted((c.index or 0, i) for i, c in enumerate(cols) if c.tensor == spec.name)
@@ -211,6 +212,8 @@ class RecordPlan:
         except OverflowError:
             return None
         if self.ints and (mat[:, self.ints] != np.round(mat[:, self.ints])).any():
+            return None
+        if self.no_nan and np.isnan(mat).any():  # float("nan") from Python callers
             return None
         feeds: dict[str, np.ndarray] = {}
         for name, order, want in self.blocks:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from augur.errors import InvalidInput, RequestTimeout  
+from augur.errors import InvalidInput, RequestTimeout
 from augur.http import BodyLimit, ClientDisconnected, PayloadTooLarge, read_body
 
 
