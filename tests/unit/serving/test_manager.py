@@ -13,7 +13,7 @@ import pytest
 from augur.errors import ModelNotFound, ModelNotReady
 from augur.registry import Registry
 from augur.serving import ModelManager, ServerSettings
-from augur.serving.loaded import MEASURE_FLOOR_BYTES, MeasureCounts
+from augur.serving.loaded import MEASURE_FLOOR_BYTES, TRIM_SHARE, MeasureCounts
 from augur.serving.metrics import ServerMetrics
 from augur.signature import Signature
 
@@ -159,11 +159,13 @@ async def test_reloaded_version_is_charged_its_first_measure_without_measuring(
     await manager.start()
     try:
         first = await manager.get("big1")
-        await manager.get("big2")  # evicts big1
+        second = await manager.get("big2")  # evicts big1
         assert not manager.is_loaded(("big1", 1))
         counts = manager.meter.counts()
-        again = await manager.get("big1")  # evicts big2: more than half the budget freed
-        assert manager.meter.counts() == MeasureCounts(counts.measures, counts.trims + 1)
+        again = await manager.get("big1")  # evicts big2: freed more than half the budget?
+        # (big2's cost is its measured growth, which a loaded machine can blur)
+        trims = int(second.cost > manager.settings.memory_budget // TRIM_SHARE)
+        assert manager.meter.counts() == MeasureCounts(counts.measures, counts.trims + trims)
         assert again is not first and again.measured_bytes == first.measured_bytes
         assert again.cost == first.cost and manager.memory_bytes() == again.cost
     finally:
