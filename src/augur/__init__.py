@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from augur.convert import Tolerance, convert, export
+from augur.convert import Tolerance, export
 from augur.errors import (
     AugurError,
     ExportFailed,
@@ -48,7 +48,6 @@ __all__ = [
     "TensorSpec",
     "Tolerance",
     "__version__",
-    "convert",
     "export",
     "load",
 ]

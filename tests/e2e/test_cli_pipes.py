@@ -57,6 +57,7 @@ CASES: dict[str, list[list[str]]] = {
     "features get": [["features", "get", "--help"]],
     "features worker": [["features", "worker", "--help"]],
     "edge serve": [["edge", "serve", "--help"]],
+    "ui": [["ui", "--help"]],
 }
 
 #: Verbs that serve until stopped: started as a user would, in a subprocess.

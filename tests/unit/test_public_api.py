@@ -25,3 +25,11 @@ def test_all_names_exist_and_have_docstrings(module_name: str) -> None:
 
 def test_top_level_surface() -> None:
     assert {"export", "load", "Registry", "InvalidInput", "ModelNotFound"} <= set(augur.__all__)
+
+
+def test_augur_convert_is_the_part_not_a_function() -> None:
+    """``import augur.convert as c`` gives the part (the README's own example)."""
+    import augur.convert as c
+
+    assert callable(c.export_sentence_encoder) and callable(c.convert)
+    assert "convert" not in augur.__all__
