@@ -8,10 +8,11 @@ test URLs). Rules, so the README stays what a user can paste:
   each python block runs as one script;
 - ``augur``, ``python`` and ``.venv/bin/...`` are the venv's (as after ``source
   .venv/bin/activate``);
-- a command that serves until stopped (``augur serve``, ``augur scheduler`` without
-  ``--once``, ``augur edge serve``) starts in the background and stays up for the blocks
-  after it; it serves on free ports, and ``:8080`` / ``:8081`` in later commands are
-  replaced by them;
+- a command that serves until stopped (``augur serve``, ``augur ui``, ``augur scheduler``
+  without ``--once``, ``augur edge serve``) starts in the background and stays up for the
+  blocks after it; it serves on free ports, and ``:8080`` / ``:8081`` / ``:8090`` in later
+  commands are replaced by them; a later server replaces an earlier one on the same
+  ports, which must have stopped cleanly;
 - the placeholders ``RUN_ID`` and ``SCHEDULE_ID`` are filled with the newest batch run
   and schedule;
 - a block preceded by ``<!-- readme-test: skip (WHY) -->`` is not run; the test prints
@@ -39,6 +40,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LONG_RUNNING = (re.compile(r"(^|&&|;)\s*augur serve\b"),
                 re.compile(r"(^|&&|;)\s*augur scheduler\b(?!.*--once)"),
                 re.compile(r"(^|&&|;)\s*augur edge serve\b"),
+                re.compile(r"(^|&&|;)\s*augur ui\b"),
                 re.compile(r"(^|&&|;)\s*augur demo\b.*--serve"))
 
 
@@ -54,7 +56,7 @@ class Readme:
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
         bindir = str(Path(augur_executable()).parent)
-        self.http, self.grpc = _free_port(), _free_port()
+        self.http, self.grpc, self.ui = _free_port(), _free_port(), _free_port()
         self.env = {k: v for k, v in os.environ.items() if k != "AUGUR_HOME"}
         self.env.update(PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
                         AUGUR_HTTP_PORT=str(self.http), AUGUR_GRPC_PORT=str(self.grpc))
@@ -64,6 +66,9 @@ class Readme:
 
     def _fill(self, command: str) -> str:
         command = command.replace(":8080", f":{self.http}").replace(":8081", f":{self.grpc}")
+        command = command.replace(":8090", f":{self.ui}")
+        if re.search(r"(^|&&|;)\s*augur ui\b", command) and "--port" not in command:
+            command = re.sub(r"(augur ui\b)", rf"\1 --port {self.ui}", command, count=1)
         if "RUN_ID" in command or "SCHEDULE_ID" in command:
             ids = json.loads(self._out("augur batch runs --json --limit 1") or "[]")
             schedules = json.loads(self._out("augur batch schedules --json") or "[]")
@@ -90,6 +95,13 @@ class Readme:
                 assert '"error"' not in done.stdout, (raw, done.stdout)
 
     def _start(self, command: str) -> None:
+        if " serve" in command:
+            # one server on the README's ports at a time: a later `augur serve` replaces the
+            # one before (its port is the same), which must have stopped cleanly
+            for old, proc in self.background:
+                if " serve" in old and proc.poll() is None:
+                    interrupt(proc)
+                    assert proc.returncode in (0, -signal.SIGINT, 130), old
         log = (self.cwd / f"background-{len(self.background)}.log").open("wb")
         proc = subprocess.Popen(["bash", "-c", f"exec {command}" if "&&" not in command
                                  else command], cwd=self.cwd, env=self.env, stdout=log,
@@ -97,9 +109,16 @@ class Readme:
         self.background.append((command, proc))
         deadline = time.monotonic() + 120
         serving = " serve" in command
+        ui = re.search(r"augur ui\b", command) is not None
         while time.monotonic() < deadline:
             assert proc.poll() is None, (command, self.log_of(len(self.background) - 1))
-            if not serving:
+            if ui:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{self.ui}/", timeout=1).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+            elif not serving:
                 if time.monotonic() > deadline - 118:
                     return  # a scheduler: up once it has not failed at start
             else:
@@ -123,7 +142,8 @@ class Readme:
 
     def stop(self) -> None:
         for command, proc in self.background:
-            interrupt(proc)
+            if proc.returncode is None:
+                interrupt(proc)
             assert proc.returncode in (0, -signal.SIGINT, 130), command
 
 
