@@ -3,15 +3,15 @@
 Public surface: :func:`load`, :func:`load_bytes`, :class:`LoadedModel`,
 :class:`RuntimeOptions`, :func:`to_feeds`, :func:`check_tensor`,
 :func:`hardware_fingerprint`, :func:`hardware_description`, :func:`runtime_version`,
-:func:`tuned_options`, :func:`create_session`, :func:`usable_cores`,
-:class:`FeedValidator` (the one input check of named tensors) and
-:func:`warmup_feeds`.
+:func:`tuned_options`, :func:`usable_cores`. Plumbing other parts use
+(``runtime.model.create_session``, ``runtime.validation.FeedValidator``) stays in its
+modules, out of this surface.
 """
 
 from __future__ import annotations
 
 from augur.runtime.inputs import check_tensor, to_feeds
-from augur.runtime.model import LoadedModel, create_session, load, load_bytes, tuned_options
+from augur.runtime.model import LoadedModel, load, load_bytes, tuned_options
 from augur.runtime.options import (
     RuntimeOptions,
     hardware_description,
@@ -19,14 +19,11 @@ from augur.runtime.options import (
     runtime_version,
     usable_cores,
 )
-from augur.runtime.validation import FeedValidator, warmup_feeds
 
 __all__ = [
-    "FeedValidator",
     "LoadedModel",
     "RuntimeOptions",
     "check_tensor",
-    "create_session",
     "hardware_description",
     "hardware_fingerprint",
     "load",
@@ -35,5 +32,4 @@ __all__ = [
     "to_feeds",
     "tuned_options",
     "usable_cores",
-    "warmup_feeds",
 ]

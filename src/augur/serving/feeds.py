@@ -40,4 +40,5 @@ def request_feeds(model: LoadedVersion, request: InferenceRequest) -> dict[str, 
             feeds.keys() <= {c.name for c in signature.columns}:
         columns = {name: arr.reshape(-1) for name, arr in feeds.items()}
         return to_feeds(signature, columns)
-    return validator.check(feeds, strict=model.strict_datatypes)
+    checked: dict[str, np.ndarray] = validator.check(feeds, strict=model.strict_datatypes)
+    return checked

@@ -32,15 +32,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from augur.registry import ModelVersion, Registry
-from augur.runtime import (
-    FeedValidator,
-    LoadedModel,
-    RuntimeOptions,
-    load,
-    load_bytes,
-    tuned_options,
-    warmup_feeds,
-)
+from augur.runtime import LoadedModel, RuntimeOptions, load, load_bytes, tuned_options
+from augur.runtime.validation import FeedValidator, warmup_feeds
 from augur.serving.batcher import AdaptiveBatcher
 from augur.serving.metrics import ServerMetrics, VersionMetrics
 from augur.serving.settings import ModelSettings, ServerSettings

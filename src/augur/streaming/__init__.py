@@ -9,6 +9,9 @@ Public surface:
   :func:`open_transport` choosing one from a URL.
 * :class:`StreamWorker`, driving a :class:`BatchHandler`: fetch, handle, commit only
   what the handler made durable; resume after the handler's durable position.
+
+The wire encoding of events (``streaming.transport.encode_event``) is the transports'
+own plumbing, not part of this surface.
 """
 
 from __future__ import annotations
@@ -20,9 +23,6 @@ from augur.streaming.transport import (
     Message,
     Subscription,
     Transport,
-    decode_event,
-    encode_event,
-    position_order,
 )
 from augur.streaming.transport_factory import open_transport
 from augur.streaming.worker import BatchHandler, StreamWorker, WorkerStats
@@ -37,8 +37,5 @@ __all__ = [
     "Subscription",
     "Transport",
     "WorkerStats",
-    "decode_event",
-    "encode_event",
     "open_transport",
-    "position_order",
 ]

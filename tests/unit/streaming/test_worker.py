@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from augur.streaming import InProcessTransport, Message, StreamWorker, position_order
+from augur.streaming import InProcessTransport, Message, StreamWorker
+from augur.streaming.transport import position_order
 
 
 class RecordingHandler:
