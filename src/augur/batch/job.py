@@ -12,7 +12,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,6 +28,9 @@ from augur.runtime import load
 
 RUN_KIND = "batch"
 ENGINES = ("local", "ray")
+# The field types of a job (exact types: a boolean is not a number here).
+_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool, "None": type(None)}
+_KIND_NAMES = {str: "text", int: "an integer", bool: "true or false", type(None): "null"}
 
 
 @dataclass(frozen=True)
@@ -64,16 +67,26 @@ class BatchJob:
         """Reject bad settings before anything runs.
 
         Raises:
-            ConfigError: a setting is out of range.
+            ConfigError: a setting is of the wrong type (a job read from JSON may hold
+                anything) or out of range.
         """
+        for f in fields(self):
+            value = getattr(self, f.name)
+            # the annotations are strings here: "int", "str | None", ...
+            allowed = {_TYPES[t.strip()] for t in str(f.type).split("|")}
+            if type(value) not in allowed:
+                kinds = " or ".join(sorted(_KIND_NAMES[t] for t in allowed))
+                raise ConfigError(f"batch job field {f.name!r} must be {kinds}, "
+                                  f"got {_KIND_NAMES.get(type(value), type(value).__name__)}")
         if self.chunk_size < 1:
             raise ConfigError(f"--chunk-size must be at least 1, got {self.chunk_size}")
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}")
         if not self.key.strip():
             raise ConfigError("--key must name a column")
-        if self.workers < 1 or self.ray_actors < 1:
-            raise ConfigError("workers and Ray actors must be at least 1")
+        if self.workers < 1 or self.ray_actors < 1 or (self.ray_cpus is not None
+                                                         and self.ray_cpus < 1):
+            raise ConfigError("workers, Ray CPUs and Ray actors must be at least 1")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

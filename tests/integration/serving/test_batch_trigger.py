@@ -101,6 +101,8 @@ def test_start_an_ad_hoc_run(iris_registry: Registry, parquet: Path, tmp_path: P
         for bad, message in (({"ref": "iris"}, "needs the text field"),
                              ({**job, "colour": "red"}, "unknown batch job field"),
                              ({**job, "chunk_size": 0}, "chunk-size"),
+                             ({**job, "chunk_size": "7"}, "must be an integer"),
+                             ({**job, "workers": None}, "must be an integer"),
                              ({**job, "ref": "ghost"}, "ghost")):
             got = http.post("/v1/batch/runs", json=bad, headers=ADMIN)
             assert got.status_code in (400, 404), got.text

@@ -173,3 +173,22 @@ def test_bad_settings(batch_registry: Registry, parquet_input: Path) -> None:
         run_batch(BatchJob("iris", str(parquet_input), "id", chunk_size=0), batch_registry)
     with pytest.raises(ConfigError, match="unknown engine"):
         run_batch(BatchJob("iris", str(parquet_input), "id", engine="spark"), batch_registry)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("chunk_size", "x", "'chunk_size' must be an integer, got text"),
+    ("workers", None, "'workers' must be an integer, got null"),
+    ("workers", True, "'workers' must be an integer, got true or false"),
+    ("fail_fast", 1, "'fail_fast' must be true or false, got an integer"),
+    ("output", 5, "'output' must be null or text, got an integer"),
+    ("ray_cpus", 1.5, "'ray_cpus' must be an integer or null, got float"),
+    ("ref", ["iris"], "'ref' must be text, got list"),
+    ("ray_cpus", 0, "at least 1"),
+])
+def test_a_job_read_from_json_is_held_to_its_field_types(field: str, value: object,
+                                                         message: str) -> None:
+    # a job from an HTTP body or a stored schedule may hold anything (a string chunk
+    # size once reached a comparison and answered 500)
+    job = BatchJob(**{"ref": "iris", "input": "in.parquet", "key": "id", field: value})
+    with pytest.raises(ConfigError, match=message):
+        job.check()
