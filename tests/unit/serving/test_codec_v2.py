@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from augur.errors import InvalidInput
+from augur.serving.codecs import plain_json
 from augur.serving.codecs.v2_json import decode_request, encode_response
 from augur.serving.types import InferenceRequest, InferenceResponse, RequestOutput, ResponseOutput
 
@@ -63,10 +64,29 @@ def test_binary_inputs_decode_numbers_and_strings() -> None:
     (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1]}]}', None, "neither"),
     (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}]}', 500,
      "Inference-Header-Content-Length"),
+    # optional fields are absent, null or of their type; nothing falsy slips through
+    (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], '
+     b'"parameters": false}', None, '"parameters" must be an object'),
+    (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], '
+     b'"parameters": []}', None, '"parameters" must be an object'),
+    (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1], '
+     b'"parameters": 0}]}', None, '"parameters" must be an object'),
+    (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], '
+     b'"outputs": [{"name": "y", "parameters": ""}]}', None, '"parameters" must be an object'),
+    (b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}], "id": 5}',
+     None, '"id" must be text'),
 ])
 def test_bad_requests_name_the_problem(body: bytes, header: int | None, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         decode_request(body, header)
+
+
+def test_optional_fields_may_be_null() -> None:
+    req = decode_request(b'{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], '
+                         b'"data": [1], "parameters": null}], "id": null, "parameters": null, '
+                         b'"outputs": null}')
+    assert req.id is None and req.parameters == {} and req.outputs is None
+    assert req.inputs[0].data.tolist() == [1.0]
 
 
 def test_binary_sizes_that_disagree_with_the_body_are_rejected() -> None:
@@ -106,3 +126,14 @@ def test_response_encodes_json_and_binary_outputs() -> None:
     np.testing.assert_array_equal(np.frombuffer(body[n:], dtype=np.float32), probs.ravel())
     body, n = encode_response(InferenceResponse("m", "1", [ResponseOutput("p", probs)]))
     assert n is None and orjson.loads(body)["outputs"][0]["data"] == [0.25, 0.75]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b'{"instances": [[1]], "parameters": false}', '"parameters" must be an object'),
+    (b'{"instances": [[1]], "id": {"a": 1}}', '"id" must be text'),
+])
+def test_plain_json_holds_optional_fields_to_their_types(body: bytes, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        plain_json.decode_request(body)
+    req = plain_json.decode_request(b'{"instances": [[1]], "id": "r", "parameters": null}')
+    assert req.id == "r" and req.parameters == {}

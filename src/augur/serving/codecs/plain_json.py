@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from augur.errors import InvalidInput
+from augur.serving.codecs import json_fields
 from augur.serving.types import InferenceRequest, InferenceResponse
 
 #: Most rows one request may carry (a row takes at least two bytes of JSON anyway).
@@ -41,12 +42,9 @@ def decode_request(body: bytes) -> InferenceRequest:
         raise InvalidInput('"instances" must be a non-empty list of rows or records')
     if len(instances) > MAX_INSTANCES:
         raise InvalidInput(f'"instances" has {len(instances)} rows; at most {MAX_INSTANCES}')
-    parameters = doc.get("parameters") or {}
-    if type(parameters) is not dict:
-        raise InvalidInput('"parameters" must be an object')
-    request_id = doc.get("id")
-    return InferenceRequest([], id=str(request_id) if request_id is not None else None,
-                            parameters=parameters, instances=instances)
+    return InferenceRequest([], id=json_fields.request_id(doc.get("id")),
+                            parameters=json_fields.parameters(doc.get("parameters")),
+                            instances=instances)
 
 
 def encode_response(response: InferenceResponse) -> bytes:

@@ -23,6 +23,7 @@ import numpy as np
 import orjson
 
 from augur.errors import InvalidInput
+from augur.serving.codecs import json_fields
 from augur.serving.types import InferenceRequest, InferenceResponse, RequestInput, RequestOutput
 from augur.signature import V2_TO_NUMPY, v2_datatype
 
@@ -79,12 +80,9 @@ def decode_request(body: bytes, header_length: int | None = None) -> InferenceRe
     if offset != len(binary):
         raise InvalidInput(f"the binary part of the body has {len(binary)} bytes but the "
                            f"inputs' binary_data_size values add up to {offset}")
-    parameters = doc.get("parameters") or {}
-    if type(parameters) is not dict:
-        raise InvalidInput('"parameters" must be an object')
-    request_id = doc.get("id")
+    parameters = json_fields.parameters(doc.get("parameters"))
     return InferenceRequest(inputs, _decode_outputs(doc.get("outputs")),
-                            id=str(request_id) if request_id is not None else None,
+                            id=json_fields.request_id(doc.get("id")),
                             parameters=parameters, timeout=timeout_seconds(parameters))
 
 
@@ -129,12 +127,12 @@ def _decode_input(item: Any, i: int, binary: memoryview, offset: int, budget: in
         raise InvalidInput(f"input {name!r}: shape {shape} declares {count} elements, more "
                            f"than the {budget}-byte body can hold")
     params = item.get("parameters")
-    if params:
+    if params is None:
+        params, size = {}, None
+    else:
         if type(params) is not dict:
             raise InvalidInput(f'input {name!r}: "parameters" must be an object')
         size = params.get("binary_data_size")
-    else:
-        params, size = {}, None
     if size is not None:
         if type(size) is not int or size < 0:
             raise InvalidInput(f"input {name!r}: binary_data_size must be a byte count")
@@ -292,9 +290,8 @@ def _decode_outputs(raw: Any) -> list[RequestOutput] | None:
     for item in raw:
         if type(item) is not dict or type(item.get("name")) is not str:
             raise InvalidInput('each of "outputs" must be an object with a "name"')
-        params = item.get("parameters") or {}
-        if type(params) is not dict:
-            raise InvalidInput(f'output {item["name"]!r}: "parameters" must be an object')
+        params = json_fields.parameters(item.get("parameters"),
+                                        f'output {item["name"]!r}: "parameters"')
         outputs.append(RequestOutput(item["name"], params))
     return outputs or None
 
