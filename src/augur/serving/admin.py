@@ -1,5 +1,7 @@
 """The cold endpoints, on Starlette: metrics, the v2 repository extension and admin.
 
+- ``GET /``: ``{"status": "alive"}``, the server liveness KServe's v1 clients ask for
+  (open, like ``/v2/health/live``).
 - ``GET /metrics``: Prometheus text format (open unless ``metrics_token`` is set).
 - ``POST /v2/repository/index``: every model and its state (inference token).
 - ``POST /v2/repository/models/{m}/load``, ``.../unload`` (admin token).
@@ -72,6 +74,14 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
                               settings.metrics_token)
     guard = guard_for(auth)
 
+    async def root(request: Request) -> Response:
+        return json_response({"status": "alive"})
+
+    async def known(name: str) -> None:
+        """Refuse (404) a reference whose model is not registered."""
+        manager = dataplane.manager
+        await manager.run_blocking(manager.registry.versions, parse_reference(name).name)
+
     async def metrics(request: Request) -> Response:
         guard(request, "metrics")
         return Response(dataplane.metrics.exposition(),
@@ -94,8 +104,10 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
     async def unload(request: Request) -> Response:
         guard(request, "admin")
         await json_body(request)
-        parse_reference(request.path_params["model"])
-        await dataplane.unload_model(request.path_params["model"])
+        name = request.path_params["model"]
+        parse_reference(name)
+        if not await dataplane.unload_model(name):
+            await known(name)  # nothing was loaded: say so if the model does not exist
         return json_response({})
 
     async def models(request: Request) -> Response:
@@ -147,6 +159,7 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
         guard(request, "admin")
         name = request.path_params["model"]
         base = parse_reference(name).name
+        await known(base)
         if request.method == "PUT":
             body = await json_body(request)
             unknown = sorted(set(body) - {"canary", "canary_percent", "shadow"})
@@ -162,6 +175,7 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
         return json_response(state.to_dict() if state else TrafficPolicy().to_dict())
 
     routes: list[BaseRoute] = [
+        Route("/", root, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/v2/repository/index", index, methods=["POST"]),
         Route("/v2/repository/models/{model}/load", load, methods=["POST"]),

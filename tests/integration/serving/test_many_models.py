@@ -45,5 +45,8 @@ def test_concurrent_first_requests_load_once_and_budget_evicts_lru(
         assert index["a"] == "READY" and index["b"] == "UNAVAILABLE"
         assert client.post("/v2/models/b/infer", json=iris_request()).status_code == 200
         assert client.post("/v2/repository/models/b/unload").status_code == 200
+        assert client.post("/v2/repository/models/b/unload").status_code == 200  # not loaded
+        missing = client.post("/v2/repository/models/nosuch/unload")
+        assert missing.status_code == 404 and "nosuch" in missing.json()["error"]
         assert "b" not in [m["name"] for m in client.get("/v2/admin/models").json()["loaded"]]
         assert client.get("/v2/models/b/ready").status_code == 200  # loads it again

@@ -60,3 +60,15 @@ def _wait_for(client: httpx.Client, compared: int) -> dict[str, Any]:
                 time.monotonic() > deadline:
             return report
         time.sleep(0.05)
+
+
+def test_the_traffic_of_an_unknown_model_is_404_and_nothing_is_set(
+        iris_registry: Registry, serve: Callable[..., BackgroundServer]) -> None:
+    server = serve(iris_registry)
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        for method, body in (("GET", None), ("PUT", {"canary": "iris:2", "canary_percent": 5})):
+            got = client.request(method, "/v2/admin/models/nosuch/traffic", json=body)
+            assert got.status_code == 404 and "nosuch" in got.json()["error"], got.text
+        assert client.get("/v2/admin/models").json()["traffic"] == {}
+        # KServe's v1 clients ask the root for liveness
+        assert client.get("/").json() == {"status": "alive"}
