@@ -35,6 +35,7 @@ class ServerProcess:
         self.config.write_text(json.dumps(config))
         self.env = {**os.environ, "AUGUR_HOME": str(home)}
         self.log = tmp / f"serve-{self.http_port}.log"
+        self.cwd = tmp  # whatever the server writes by a relative path lands here
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.grpc = f"127.0.0.1:{self.grpc_port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -43,7 +44,7 @@ class ServerProcess:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-c", MAIN, "serve", "--config",
                                           str(self.config)], env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT, cwd=self.cwd)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
