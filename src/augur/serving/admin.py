@@ -104,10 +104,8 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
     async def unload(request: Request) -> Response:
         guard(request, "admin")
         await json_body(request)
-        name = request.path_params["model"]
-        parse_reference(name)
-        if not await dataplane.unload_model(name):
-            await known(name)  # nothing was loaded: say so if the model does not exist
+        parse_reference(request.path_params["model"])
+        await dataplane.unload_model(request.path_params["model"])
         return json_response({})
 
     async def models(request: Request) -> Response:

@@ -292,5 +292,13 @@ class DataPlane:
         return await self.manager.load(name)
 
     async def unload_model(self, name: str) -> int:
-        """Unload every version of a model; return how many were in memory."""
-        return await self.manager.unload(name)
+        """Unload every version of a model; return how many were in memory.
+
+        Raises:
+            ModelNotFound: nothing was loaded and no such model is registered.
+        """
+        count = await self.manager.unload(name)
+        if not count:
+            await self.manager.run_blocking(self.manager.registry.versions,
+                                            parse_reference(name).name)
+        return count
