@@ -34,8 +34,8 @@ _MODEL = {"name": "model", "in": "path", "required": True, "example": "iris",
 _VERSION = {"name": "version", "in": "path", "required": True, "example": "1",
             "description": "a version number in ASCII digits, no leading zeros",
             "schema": {"type": "string", "pattern": f"^{VERSION}$"}}
-_NAME_ONLY = {**_MODEL, "description": "model name (the version is the next segment)",
-              "schema": NAME_SCHEMA}
+_NAME_ONLY = {**_MODEL, "schema": NAME_SCHEMA,
+              "description": "model name (not a reference: a version or alias follows)"}
 _ALIAS = {"name": "alias", "in": "path", "required": True, "example": "production",
           "description": "alias name: not all digits", "schema": ALIAS_SCHEMA}
 
@@ -142,11 +142,11 @@ def _control_paths() -> dict[str, Any]:
                                         _ok("state", ref("AdminModels")), errors=_AUTH)},
         "/v2/admin/models/{model}/aliases/{alias}": {"post": _op(
             "Move an alias (loaded and warmed first)", _ok("moved", ref("AliasMove")),
-            params=[_MODEL, _ALIAS], body=ref("AliasMoveRequest"),
+            params=[_NAME_ONLY, _ALIAS], body=ref("AliasMoveRequest"),
             errors=(400, *_AUTH, 404, 409, 413, 503))},
         "/v2/admin/models/{model}/aliases/{alias}/rollback": {"post": _op(
             "Move an alias one step back through its history", _ok("moved", ref("AliasMove")),
-            params=[_MODEL, _ALIAS], body=empty, body_required=False,
+            params=[_NAME_ONLY, _ALIAS], body=empty, body_required=False,
             errors=(400, *_AUTH, 404, 413, 503))},
         "/v2/admin/models/{model}/traffic": {
             "get": _op("Canary and shadow of a model", _ok("policy", ref("Traffic")),

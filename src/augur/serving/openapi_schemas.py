@@ -50,6 +50,8 @@ _PARAMETERS: dict[str, Any] = {"type": "object", "nullable": True}
 _ID: dict[str, Any] = {"type": "string", "nullable": True}
 _SHAPE = {"type": "array", "maxItems": 8, "items": {"type": "integer", "minimum": 0}}
 _MODEL_REF = REFERENCE_SCHEMA
+# a JSON integer beyond 64 bits is read as a float, which is not a count
+_COUNT = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
 
 _TENSOR_META = {"type": "object", "required": ["name", "datatype", "shape"], "properties": {
     "name": _TEXT, "datatype": {"type": "string", "enum": DATATYPES},
@@ -119,10 +121,8 @@ SCHEMAS: dict[str, Any] = {
         "ref": _MODEL_REF, "input": {"type": "string", "minLength": 1},
         "key": {"type": "string", "pattern": r"\S"},
         "output": {"type": "string", "nullable": True},
-        "chunk_size": {"type": "integer", "minimum": 1},
-        "engine": {"type": "string", "enum": ["local", "ray"]},
+        "chunk_size": _COUNT, "engine": {"type": "string", "enum": ["local", "ray"]},
         "ray_address": {"type": "string", "nullable": True},
-        "fail_fast": {"type": "boolean"}, "workers": {"type": "integer", "minimum": 1},
-        "ray_cpus": {"type": "integer", "minimum": 1, "nullable": True},
-        "ray_actors": {"type": "integer", "minimum": 1}}},
+        "fail_fast": {"type": "boolean"}, "workers": _COUNT,
+        "ray_cpus": {**_COUNT, "nullable": True}, "ray_actors": _COUNT}},
 }
