@@ -1,7 +1,7 @@
 """The cold endpoints, on Starlette: metrics, the v2 repository extension and admin.
 
 - ``GET /``: ``{"status": "alive"}``, the server liveness KServe's v1 clients ask for
-  (open, like ``/v2/health/live``).
+  (open, like ``/v2/health/live``); a browser (``Accept: text/html``) gets the console.
 - ``GET /metrics``: Prometheus text format (open unless ``metrics_token`` is set).
 - ``POST /v2/repository/index``: every model and its state (inference token).
 - ``POST /v2/repository/models/{m}/load``, ``.../unload`` (admin token).
@@ -74,8 +74,6 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
                               settings.metrics_token)
     guard = guard_for(auth)
 
-    async def root(request: Request) -> Response:
-        return json_response({"status": "alive"})
 
     async def known(name: str) -> None:
         """Refuse (404) a reference whose model is not registered."""
@@ -172,6 +170,21 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
         state = dataplane.traffic.get(base)
         return json_response(state.to_dict() if state else TrafficPolicy().to_dict())
 
+    # The web console at /: pages over the endpoints above and the registry.
+    console_routes = console.routes(
+        dataplane.manager.registry, guard, served=True,
+        features=tuple(console.FeatureBinding(ms.features, ms.feature_store, (name,))
+                       for name, ms in settings.models.items() if ms.features))
+    page = next(r.endpoint for r in console_routes if isinstance(r, Route) and r.path == "/")
+
+    async def root(request: Request) -> Response:
+        # "/" is the console for a browser and KServe's v1 liveness for its clients,
+        # whose is_server_live() reads {"status": "alive"} as JSON
+        if "text/html" in request.headers.get("accept", ""):
+            response: Response = await page(request)
+            return response
+        return json_response({"status": "alive"})
+
     routes: list[BaseRoute] = [
         Route("/", root, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -185,11 +198,7 @@ def build_admin_app(dataplane: DataPlane, settings: ServerSettings,
     ]
     routes.extend(batch_routes(dataplane.predictions, dataplane.batch, guard))
     routes.extend(edge_routes(dataplane.manager.registry, guard))
-    # The web console at /: pages over the endpoints above and the registry.
-    routes.extend(console.routes(
-        dataplane.manager.registry, guard, served=True,
-        features=tuple(console.FeatureBinding(ms.features, ms.feature_store, (name,))
-                       for name, ms in settings.models.items() if ms.features)))
+    routes.extend(r for r in console_routes if not (isinstance(r, Route) and r.path == "/"))
     app = Starlette(routes=routes, exception_handlers=exception_handlers())
     return BodyLimit(app, settings.max_control_body_bytes, settings.body_timeout_s)
 

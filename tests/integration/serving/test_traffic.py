@@ -70,5 +70,7 @@ def test_the_traffic_of_an_unknown_model_is_404_and_nothing_is_set(
             got = client.request(method, "/v2/admin/models/nosuch/traffic", json=body)
             assert got.status_code == 404 and "nosuch" in got.json()["error"], got.text
         assert client.get("/v2/admin/models").json()["traffic"] == {}
-        # KServe's v1 clients ask the root for liveness
+        # KServe's v1 clients ask the root for liveness; a browser gets the console there
         assert client.get("/").json() == {"status": "alive"}
+        page = client.get("/", headers={"Accept": "text/html,application/xhtml+xml,*/*"})
+        assert page.headers["content-type"].startswith("text/html") and "<main" in page.text
