@@ -9,7 +9,9 @@ cross-origin isolation headers, which WASM threads need (SharedArrayBuffer).
 With tokens set (the ``guard`` the server passes), bundle files need the inference
 token in the ``Authorization`` header; the page and its assets stay loadable by a
 browser, and the page script sends the token the console keeps in session storage
-(``augur.token``). Errors are raised and answered by the mounting app's handlers
+(``augur.token``). The ``/edge`` index without a token answers a browser
+(``Accept: text/html``) with a 401 page pointing to the console, and any other client
+with the 401 error body. Errors are raised and answered by the mounting app's handlers
 (:func:`augur.http.exception_handlers`), as everywhere else.
 """
 
@@ -138,6 +140,8 @@ class EdgeSite:
         try:
             self.guard(request, "inference")
         except Unauthorized:
+            if "text/html" not in request.headers.get("accept", ""):
+                raise  # a program gets the error body every route answers with
             # a browser sends no header: the list of models is for signed-in users, whose
             # console lists and links the same pages
             body = render_template(INDEX_TEMPLATE, {

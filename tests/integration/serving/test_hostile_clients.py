@@ -417,8 +417,9 @@ def test_nothing_but_health_answers_without_a_token(http: httpx.Client, method: 
 
 
 def test_the_edge_index_lists_nothing_without_a_token(http: httpx.Client) -> None:
-    page = http.get("/edge")
+    page = http.get("/edge", headers={"Accept": "text/html,*/*;q=0.8"})  # a browser
     assert page.status_code == 401 and "sign in" in page.text
+    assert "iris" not in _error(http.get("/edge"), 401)  # a program: the error body
     assert "iris" not in page.text and "fraud" not in page.text
     assert "iris" in http.get("/edge", headers=INF).text
 
