@@ -46,6 +46,9 @@ _TEXT = {400: "malformed request", 401: "missing or unknown token",
          503: "not ready, or not configured on this server", 504: "deadline passed"}
 _AUTH = (401, 403)
 _INFER_ERRORS = (400, *_AUTH, 404, 413, 422, 429, 503, 504)
+_FILE = {"description": "file", "content": {"*/*": {"schema": {"type": "string"}}}}
+# the console's bound on a model search's text (augur.console.catalog)
+MAX_CONSOLE_QUERY = 200
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -98,11 +101,15 @@ def _protocol_paths() -> dict[str, Any]:
     ready = {"type": "object", "required": ["ready"], "properties": {
         "ready": {"type": "boolean"}}}
     return {
-        "/": {"get": _op("Server liveness (KServe v1 clients)",
-                         _ok("alive", {"type": "object", "required": ["status"],
-                                       "properties": {"status": {"type": "string",
-                                                                 "enum": ["alive"]}}}),
-                         errors=(), secured=False)},
+        "/": {"get": _op(
+            "Server liveness for KServe v1 clients; the web console for a browser "
+            "(Accept: text/html)",
+            {"description": "alive, or the console's page", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["status"],
+                    "properties": {"status": {"type": "string", "enum": ["alive"]}}}},
+                "text/html": {"schema": {"type": "string"}}}},
+            errors=(), secured=False)},
         "/v2/health/live": {"get": _op("Liveness", _ok("live", health), errors=(),
                                        secured=False,
                                        extra={"503": _ok("not live", health)})},
@@ -184,33 +191,89 @@ def _control_paths() -> dict[str, Any]:
     }
 
 
-def _edge_paths() -> dict[str, Any]:
-    def file_param(example: str, **schema: Any) -> dict[str, Any]:
-        return {"name": "file", "in": "path", "required": True, "example": example,
-                "schema": {"type": "string", "minLength": 1, **schema}}
+def _file_param(example: str, **schema: Any) -> dict[str, Any]:
+    return {"name": "file", "in": "path", "required": True, "example": example,
+            "schema": {"type": "string", "minLength": 1, **schema}}
 
+
+def _edge_paths() -> dict[str, Any]:
     html = {"description": "page", "content": {"text/html": {"schema": {"type": "string"}}}}
-    asset = {"description": "file", "content": {"*/*": {"schema": {"type": "string"}}}}
     bundle = {"description": "file", "content": {
         "application/json": {"schema": {"type": "object"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
     ref_param = {**_MODEL, "name": "ref"}
-    bundle_file = file_param("manifest.json", enum=["manifest.json", "model.onnx"])
+    bundle_file = _file_param("manifest.json", enum=["manifest.json", "model.onnx"])
     return {
-        "/edge": {"get": _op("Models to run in the browser", html, errors=_AUTH)},
+        "/edge": {"get": _op("Models to run in the browser (without a token, a browser "
+                             "gets a 401 page pointing to the console)", html,
+                             errors=_AUTH)},
         "/edge/{ref}": {"get": _op("The page that runs a version in the browser", html,
                                    params=[ref_param], errors=(400, 404, 503),
                                    secured=False)},
         "/edge/{ref}/bundle/{file}": {"get": _op(
             "A web bundle file (manifest.json or model.onnx)", bundle,
             params=[ref_param, bundle_file], errors=(400, *_AUTH, 404, 503))},
-        "/edge/_/static/{file}": {"get": _op("The edge page's scripts and styles", asset,
-                                             params=[file_param("edge.css")], errors=(404,),
-                                             secured=False)},
-        "/edge/_/ort/{file}": {"get": _op("onnxruntime-web", asset,
-                                          params=[file_param("ort.wasm.min.mjs")],
+        "/edge/_/static/{file}": {"get": _op("The edge page's scripts and styles", _FILE,
+                                             params=[_file_param("edge.css")],
+                                             errors=(404,), secured=False)},
+        "/edge/_/ort/{file}": {"get": _op("onnxruntime-web", _FILE,
+                                          params=[_file_param("ort.wasm.min.mjs")],
                                           errors=(404, 503), secured=False)},
     }
+
+
+def _console_paths() -> dict[str, Any]:
+    """The web console's files and the JSON its pages read (see :mod:`augur.console`)."""
+    obj = {"type": "object"}
+    name = {**_NAME_ONLY, "name": "name"}
+    run = {"name": "run", "in": "path", "required": True,
+           "schema": {"type": "string", "minLength": 1}}
+    api = "/console/api"
+    return {
+        "/console/static/{file}": {"get": _op(
+            "The console's scripts and styles", _FILE, errors=(404,), secured=False,
+            params=[_file_param("app.mjs")])},
+        "/console/vendor/{file}": {"get": _op(
+            "The npm files the console uses", _FILE, errors=(404,), secured=False,
+            params=[_file_param("uPlot.esm.js")])},
+        f"{api}/info": {"get": _op("What this server and token allow",
+                                   _ok("info", obj), errors=(), secured=False)},
+        f"{api}/models": {"get": _op(
+            "Models, searched and paginated", _ok("models", obj), errors=(400, *_AUTH),
+            params=[_query("q", {"type": "string", "maxLength": MAX_CONSOLE_QUERY,
+                                 "pattern": r"^\s*[^\x00-\x1f\x7f]*\s*$"}),
+                    # whole numbers, empty meaning the default (1 and 50)
+                    _query("page", {"type": "string",
+                                    "pattern": "^([1-9][0-9]{0,5}|1000000)?$"}),
+                    _query("per_page", {"type": "string",
+                                        "pattern": "^([1-9][0-9]?|1[0-9][0-9]|200)?$"})])},
+        f"{api}/models/{{name}}": {"get": _op("One model, its versions and aliases",
+                                              _ok("model", obj), params=[name])},
+        f"{api}/models/{{name}}/aliases/{{alias}}": {"post": _op(
+            "Move an alias in the registry", _ok("moved", ref("AliasMove")),
+            params=[name, _ALIAS], body=ref("AliasMoveRequest"),
+            errors=(400, *_AUTH, 404, 409, 413))},
+        f"{api}/models/{{name}}/aliases/{{alias}}/rollback": {"post": _op(
+            "Move an alias one step back", _ok("moved", ref("AliasMove")),
+            params=[name, _ALIAS], errors=(400, *_AUTH, 404, 413))},
+        f"{api}/batch/runs": {
+            "get": _op("Batch runs", _ok("runs", obj), errors=_AUTH),
+            "post": _op("Start a batch run", _ok("started", obj), ok_status="202",
+                        body=ref("ConsoleBatchJob"), errors=(400, *_AUTH, 404, 413))},
+        f"{api}/batch/runs/{{run}}": {"get": _op("A batch run", _ok("run", obj),
+                                                 params=[run], errors=(*_AUTH, 404))},
+        f"{api}/batch/runs/{{run}}/resume": {"post": _op(
+            "Resume a stopped run", _ok("resumed", obj), ok_status="202", params=[run],
+            errors=(400, *_AUTH, 404, 413))},
+        f"{api}/batch/schedules": {"get": _op("Batch schedules", _ok("schedules", obj),
+                                              errors=_AUTH)},
+        f"{api}/features": {"get": _op("Feature views and their freshness",
+                                       _ok("features", obj), errors=(*_AUTH, 503))},
+    }
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -221,7 +284,8 @@ def openapi_document() -> dict[str, Any]:
                  "description": "Open Inference Protocol v2, KServe v1 and augur's own "
                                 "routes. Errors are always {\"error\": \"...\"} (readiness "
                                 "probes answer 503 with their usual body)."},
-        "paths": {**_protocol_paths(), **_control_paths(), **_edge_paths()},
+        "paths": {**_protocol_paths(), **_control_paths(), **_edge_paths(),
+                  **_console_paths()},
         "security": [{"bearer": []}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                        "schemas": SCHEMAS},

@@ -116,6 +116,11 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"canary": {"type": "string", "nullable": True},
                                "canary_percent": {"type": "number"},
                                "shadow": {"type": "string", "nullable": True}}},
+    "ConsoleBatchJob": {"type": "object", "required": ["ref", "input", "key"],
+                        "additionalProperties": False, "properties": {
+        "ref": _MODEL_REF, "input": {"type": "string", "pattern": r"\S"},
+        "key": {"type": "string", "pattern": r"\S"},
+        "output": {"type": "string", "nullable": True}, "chunk_size": _COUNT}},
     "BatchJob": {"type": "object", "required": ["ref", "input", "key"],
                  "additionalProperties": False, "properties": {
         "ref": _MODEL_REF, "input": {"type": "string", "minLength": 1},

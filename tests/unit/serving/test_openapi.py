@@ -60,7 +60,7 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
                          ids=[f"{m.upper()} {p}" for p, m, _ in _operations()])
 def test_each_operation_documents_its_errors_as_the_v2_error_body(
         path: str, method: str, op: dict[str, Any]) -> None:
-    params = {p["name"] for p in op.get("parameters", [])}
+    params = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
     assert params == set(re.findall(r"\{(\w+)\}", path))
     for status, response in op["responses"].items():
         if int(status) < 400 or (status == "503" and "ModelReady" in str(response)) \
@@ -68,6 +68,19 @@ def test_each_operation_documents_its_errors_as_the_v2_error_body(
             continue
         schema = response["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/Error"}, (status, response)
-    if op.get("security") == []:  # open routes: the probes, this document, the edge pages
+    if op.get("security") == []:  # open: the probes, this document, pages and their files
         assert path in {"/", "/v2/health/live", "/v2/health/ready", "/v2/openapi.json",
-                        "/edge/{ref}", "/edge/_/static/{file}", "/edge/_/ort/{file}"}
+                        "/edge/{ref}", "/edge/_/static/{file}", "/edge/_/ort/{file}",
+                        "/console/static/{file}", "/console/vendor/{file}",
+                        "/console/api/info"}
+
+
+def test_the_console_search_bounds_are_the_consoles() -> None:
+    from augur.console import catalog
+
+    params = {p["name"]: p["schema"] for p in
+              openapi_document()["paths"]["/console/api/models"]["get"]["parameters"]}
+    assert params["q"]["maxLength"] == catalog.MAX_QUERY
+    per_page = params["per_page"]["pattern"]
+    assert re.fullmatch(per_page, str(catalog.MAX_PER_PAGE)) and re.fullmatch(per_page, "")
+    assert not re.fullmatch(per_page, str(catalog.MAX_PER_PAGE + 1))
