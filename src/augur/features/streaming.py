@@ -25,6 +25,9 @@ from augur.features.definitions import Aggregation, FeatureView
 
 _SWEEP_EVERY = 65536  # events between sweeps of the dedup set
 _RUNNING, _LIFETIME, _MERGED = 1, 2, 3
+# What became of an event (recorded per event by ``process(events, outcomes)``).
+ACCEPTED, DUPLICATE, LATE, INVALID = "accepted", "duplicate", "late", "invalid"
+OUTCOMES = (ACCEPTED, DUPLICATE, LATE, INVALID)
 
 
 @dataclass
@@ -97,16 +100,19 @@ class StreamingEngine:
 
     def process_one(self, event: Mapping[str, Any]) -> str:
         """Apply one event; return ``accepted``, ``duplicate``, ``late`` or ``invalid``."""
-        before = (self.stats.accepted, self.stats.duplicates, self.stats.late)
-        self.process((event,))
-        after = (self.stats.accepted, self.stats.duplicates, self.stats.late)
-        for outcome, b, a in zip(("accepted", "duplicate", "late"), before, after, strict=True):
-            if a != b:
-                return outcome
-        return "invalid"
+        outcome: list[str] = []
+        self.process((event,), outcome)
+        return outcome[0]
 
-    def process(self, events: Iterable[Mapping[str, Any]]) -> None:
-        """Apply events in arrival order (the hot loop: names are bound to locals)."""
+    def process(self, events: Iterable[Mapping[str, Any]],
+                outcomes: list[str] | None = None) -> None:
+        """Apply events in arrival order (the hot loop: names are bound to locals).
+
+        Args:
+            events: the events, in the order they arrived.
+            outcomes: when given, one of ``accepted``, ``duplicate``, ``late`` or
+                ``invalid`` is appended per event, in order (what the archive records).
+        """
         stats, seen, dirty = self.stats, self._seen, self._dirty
         expiry, expiry_times = self._expiry, self._expiry_times
         key_col, id_col, time_col = self._key, self._id, self._time
@@ -116,6 +122,7 @@ class StreamingEngine:
                  for lay, state, run, life in zip(self.layouts, self._state, self._run,
                                                   self._life, strict=True)]
         push, insort = heapq.heappush, bisect.insort
+        note = outcomes.append if outcomes is not None else None
         m, accepted, since_sweep = self.max_time, 0, self._since_sweep
         for event in events:
             try:
@@ -123,6 +130,8 @@ class StreamingEngine:
                 t = raw if type(raw) is int else to_millis(raw)
             except (KeyError, TypeError, InvalidInput):
                 stats.invalid += 1
+                if note is not None:
+                    note(INVALID)
                 continue
             bad = key is None or event_id is None
             for c in numeric:
@@ -131,6 +140,8 @@ class StreamingEngine:
                     bad = True
             if bad:
                 stats.invalid += 1
+                if note is not None:
+                    note(INVALID)
                 continue
             if type(key) is not str:
                 key = str(key)
@@ -138,10 +149,14 @@ class StreamingEngine:
                 event_id = str(event_id)
             if event_id in seen:
                 stats.duplicates += 1
+                if note is not None:
+                    note(DUPLICATE)
                 continue
             seen[event_id] = t  # a redelivery of a late event is a duplicate, as in batch
             if m is not None and t < m - lateness:
                 stats.late += 1
+                if note is not None:
+                    note(LATE)
                 continue
             if m is None or t > m:
                 m = self.max_time = t
@@ -181,6 +196,8 @@ class StreamingEngine:
                         lifetime[key] = layout.add(life, data, t, event_id)
             dirty.add(key)
             accepted += 1
+            if note is not None:
+                note(ACCEPTED)
             since_sweep += 1
             if since_sweep >= _SWEEP_EVERY:
                 stats.accepted += accepted
