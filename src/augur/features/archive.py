@@ -1,0 +1,376 @@
+"""The event archive: every event a stream worker consumed, its stream position and outcome.
+
+Training reads what serving saw only if it reads the same events in the same order
+and drops the same ones. A history exported from a warehouse has neither the
+arrival order nor the worker's verdicts; the archive has both. The feature worker
+appends each consumed event with:
+
+* ``_seq``: 1, 2, 3, ... per writer (the worker's checkpoint name, by default the
+  view's name), in the order the worker applied the events: the arrival order;
+* ``_position``: the transport's offset (a Redis entry id, a JetStream sequence);
+* ``_outcome``: ``accepted``, ``duplicate``, ``late`` (beyond the allowed lateness,
+  dropped) or ``invalid``;
+* ``_archived_at``: when the worker consumed it (UTC, milliseconds);
+* the event's entity key, time (integer epoch milliseconds, as the engines see it), id and schema
+  columns, typed by the source's schema; ``_raw``: the whole event as JSON when it
+  is invalid or a value does not fit its column's kind (that column is then null).
+
+Writes are batched and committed with the worker's checkpoint in two phases. Rows
+are appended to a *pending* batch as they come; just before the checkpoint the
+batch is sealed with its last stream position (durable, invisible to readers);
+once the checkpoint is written the batch is committed (visible). A worker that
+restarts from checkpoint ``P`` recovers first: a sealed batch ending at or before
+``P`` is committed, anything else pending is discarded and will be archived again
+from the stream, so nothing is lost or archived twice.
+
+Backends: Parquet files under ``$AUGUR_HOME/archive`` (default,
+:mod:`augur.features.archive_parquet`) and a PostgreSQL table
+(:mod:`augur.features.archive_postgres`); :func:`open_archive` picks one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+import pyarrow as pa
+
+from augur.config import Settings, parse_duration, redact_url
+from augur.errors import ConfigError, InvalidInput
+from augur.features.clock import to_millis
+from augur.features.definitions import FeatureView, check_name
+from augur.features.streaming import INVALID
+from augur.streaming import Message
+
+SEQ, POSITION, OUTCOME, ARCHIVED_AT, RAW = "_seq", "_position", "_outcome", "_archived_at", "_raw"
+ARCHIVE_COLUMNS = (SEQ, POSITION, OUTCOME, ARCHIVED_AT, RAW)
+DEFAULT_ARCHIVE = "$AUGUR_HOME/archive"
+ROW_GROUP = 65_536  # rows converted to Arrow (and appended to the pending batch) at once
+_WRITER = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
+_MS = pa.timestamp("ms", tz="UTC")
+_KINDS = {"float": pa.float64(), "int": pa.int64(), "string": pa.string(), "bool": pa.bool_()}
+
+
+def check_writer(name: str) -> str:
+    """Return ``name`` if it can name an archive writer (letters, digits, ``_.-``)."""
+    if not isinstance(name, str) or not _WRITER.match(name) or name.startswith("."):
+        raise ConfigError(f"archive writer name {name!r}: use letters, digits and _.- "
+                          "(at most 100, not starting with .)")
+    return name
+
+
+@dataclass(frozen=True)
+class ArchiveCount:
+    """How many events one writer archived with one outcome, and when."""
+
+    source: str
+    writer: str
+    outcome: str
+    events: int
+    first_at: int | None
+    last_at: int | None
+
+
+def _fits(kind: str, value: Any) -> tuple[bool, Any]:
+    """``(True, value as stored)`` if ``value`` fits a column of ``kind``; None always fits."""
+    if value is None:
+        return True, None
+    t = type(value)
+    if kind == "float":
+        if t is float or t is int or t is bool:
+            return (True, float(value)) if t is not int or abs(value) < 2**63 else (False, None)
+        return False, None
+    if kind == "int":
+        if (t is float and value.is_integer()) or t is bool:
+            value = int(value)
+        elif t is not int:
+            return False, None
+        return (True, value) if -2**63 <= value < 2**63 else (False, None)
+    if kind == "bool":
+        return (True, value) if t is bool else (False, None)
+    return (True, value) if t is str else (False, None)
+
+
+def _millis(value: Any) -> int | None:
+    if type(value) is int and -2**63 <= value < 2**63:
+        return value
+    try:
+        ms = to_millis(value)
+    except (InvalidInput, TypeError, ValueError, OverflowError):
+        return None
+    return ms if -2**63 <= ms < 2**63 else None
+
+
+def _text(value: Any) -> str | None:
+    return value if type(value) is str else None if value is None else str(value)
+
+
+class ArchiveLayout:
+    """The archive's columns for one view and the conversion of consumed events to rows.
+
+    Args:
+        view: the feature view whose worker archives.
+
+    Raises:
+        ConfigError: a column of the source uses a name the archive reserves.
+    """
+
+    def __init__(self, view: FeatureView) -> None:
+        src = view.source
+        self.view = view
+        self.key, self.time, self.id = view.entity.key, src.time_column, src.id_column
+        self.columns = [(c, kind) for c, kind in src.schema.items()
+                        if c not in (self.key, self.time, self.id)]
+        taken = [c for c in (self.key, self.time, self.id, *src.schema) if c in ARCHIVE_COLUMNS]
+        if taken:
+            raise ConfigError(f"event source {src.name!r}: column {taken[0]!r} is a name the "
+                              f"archive reserves ({', '.join(ARCHIVE_COLUMNS)})")
+        fields = [pa.field(SEQ, pa.int64(), nullable=False), pa.field(POSITION, pa.string()),
+                  pa.field(OUTCOME, pa.string()), pa.field(ARCHIVED_AT, _MS),
+                  pa.field(self.key, pa.string()), pa.field(self.time, pa.int64()),
+                  pa.field(self.id, pa.string())]
+        fields += [pa.field(c, _KINDS[kind]) for c, kind in self.columns]
+        fields.append(pa.field(RAW, pa.string()))
+        self.schema = pa.schema(fields)
+
+    def record_batch(self, first_seq: int,
+                     chunks: Sequence[tuple[Sequence[Message], Sequence[str], int]],
+                     ) -> pa.RecordBatch:
+        """Rows ``first_seq, first_seq + 1, ...`` of consumed ``(messages, outcomes, at_ms)``."""
+        events: list[Mapping[str, Any]] = []
+        positions: list[str] = []
+        outcomes: list[str] = []
+        at: list[int] = []
+        for messages, verdicts, at_ms in chunks:
+            events.extend(m.event for m in messages)
+            positions.extend(m.position for m in messages)
+            outcomes.extend(verdicts)
+            at.extend([at_ms] * len(messages))
+        n = len(events)
+        raw: list[str | None] = [None] * n
+        for i, outcome in enumerate(outcomes):
+            if outcome == INVALID:
+                raw[i] = orjson.dumps(events[i], default=str).decode()
+        keys = pa.array([_text(e.get(self.key)) for e in events], pa.string())
+        ids = pa.array([_text(e.get(self.id)) for e in events], pa.string())
+        times = pa.array([_millis(e.get(self.time)) for e in events], pa.int64())
+        values = [self._column(c, kind, events, raw) for c, kind in self.columns]
+        arrays = [pa.array(range(first_seq, first_seq + n), pa.int64()),
+                  pa.array(positions, pa.string()), pa.array(outcomes, pa.string()),
+                  pa.array(at, pa.int64()).cast(_MS), keys, times, ids, *values,
+                  pa.array(raw, pa.string())]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    @staticmethod
+    def _column(name: str, kind: str, events: Sequence[Mapping[str, Any]],
+                raw: list[str | None]) -> pa.Array:
+        values = [e.get(name) for e in events]
+        if kind != "int":  # pyarrow truncates 3.5 into an int64 column: ints go the slow way
+            try:
+                return pa.array(values, _KINDS[kind])
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+                pass
+        elif all(type(v) is int or v is None for v in values):
+            try:
+                return pa.array(values, pa.int64())
+            except OverflowError:
+                pass
+        out: list[Any] = []
+        for i, v in enumerate(values):
+            ok, stored = _fits(kind, v)
+            if not ok and raw[i] is None:
+                raw[i] = orjson.dumps(events[i], default=str).decode()
+            out.append(stored)
+        return pa.array(out, _KINDS[kind])
+
+
+class ArchiveWriter(Protocol):
+    """One worker's side of the archive (see the module docstring for the protocol)."""
+
+    def recover(self, position: str | None) -> None:
+        """Settle what a killed worker left pending against checkpoint ``position``.
+
+        Raises:
+            StoreError: the archive holds committed events after ``position`` (the
+                online store lost its checkpoint), or another worker holds the writer.
+        """
+        ...
+
+    def add(self, messages: Sequence[Message], outcomes: Sequence[str], at_ms: int) -> None:
+        """Append consumed messages and their outcomes to the pending batch."""
+        ...
+
+    def seal(self) -> bool:
+        """Make the pending batch durable before the checkpoint; False if it was empty."""
+        ...
+
+    def commit(self) -> None:
+        """Make the sealed batch visible (after the checkpoint was written)."""
+        ...
+
+    def close(self) -> None:
+        """Release the writer (a pending batch is left for the next recovery)."""
+        ...
+
+
+class EventArchive(Protocol):
+    """Where workers archive events and training sets read them."""
+
+    def writer(self, view: FeatureView, name: str | None = None) -> ArchiveWriter:
+        """The writer for ``view``'s worker called ``name`` (default: the view's name)."""
+        ...
+
+    def history(self, view: FeatureView, name: str | None = None) -> Any | None:
+        """The committed events archived for ``view`` (a location the batch engine reads),
+        or None when nothing is archived."""
+        ...
+
+    def counts(self, source: str, since_ms: int | None = None) -> list[ArchiveCount]:
+        """Events archived for ``source`` since ``since_ms``, per writer and outcome."""
+        ...
+
+    def describe(self) -> str:
+        """Where the archive is, for messages (no password)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class BufferedWriter:
+    """Sequence numbering and Arrow conversion shared by the archive backends.
+
+    Subclasses implement ``_recover(position) -> next_seq``, ``_append(batch)``,
+    ``_seal(last_seq, last_position)``, ``_commit()`` and ``close()``.
+    """
+
+    def __init__(self, view: FeatureView, name: str) -> None:
+        self.layout = ArchiveLayout(view)
+        self.source, self.name = view.source.name, check_writer(name)
+        self.next_seq = 1
+        self._chunks: list[tuple[Sequence[Message], Sequence[str], int]] = []
+        self._buffered = 0
+        self._pending = 0  # rows appended since the last seal
+        self._last_position: str | None = None
+        self._sealed = False
+        self.last_at = 0  # the latest consumption time (ms) of the pending batch
+
+    def recover(self, position: str | None) -> None:
+        """See :meth:`ArchiveWriter.recover`."""
+        self.next_seq = self._recover(position)
+
+    def add(self, messages: Sequence[Message], outcomes: Sequence[str], at_ms: int) -> None:
+        """See :meth:`ArchiveWriter.add`."""
+        if not messages:
+            return
+        self._chunks.append((messages, outcomes, at_ms))
+        self.last_at = max(self.last_at, at_ms)
+        self._buffered += len(messages)
+        self._last_position = messages[-1].position
+        if self._buffered >= ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffered:
+            return
+        batch = self.layout.record_batch(self.next_seq, self._chunks)
+        self._append(batch)
+        self.next_seq += batch.num_rows
+        self._pending += batch.num_rows
+        self._chunks, self._buffered = [], 0
+
+    def seal(self) -> bool:
+        """See :meth:`ArchiveWriter.seal`."""
+        self._flush()
+        if not self._pending or self._last_position is None:
+            return False
+        self._seal(self.next_seq - 1, self._last_position)
+        self._pending, self._sealed = 0, True
+        return True
+
+    def commit(self) -> None:
+        """See :meth:`ArchiveWriter.commit`."""
+        if self._sealed:
+            self._commit()
+            self._sealed = False
+
+    def _recover(self, position: str | None) -> int:
+        raise NotImplementedError
+
+    def _append(self, batch: pa.RecordBatch) -> None:
+        raise NotImplementedError
+
+    def _seal(self, last_seq: int, last_position: str) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+def day_of(ms: int) -> str:
+    """The UTC date (``YYYY-MM-DD``) of epoch milliseconds ``ms``."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def parse_since(text: str, now: int | None = None) -> int:
+    """Epoch milliseconds of ``--since``: ISO-8601, epoch ms, or a duration ago (``24h``).
+
+    Raises:
+        ConfigError: none of those.
+    """
+    s = text.strip()
+    if s.isdigit() and len(s) <= 18:
+        return int(s)
+    if s and s[-1].isalpha() and not s[0].isalpha() and "-" not in s and ":" not in s:
+        return (now if now is not None else now_ms()) - int(parse_duration(s) * 1000)
+    try:
+        return to_millis(s, what="--since")
+    except InvalidInput as exc:
+        raise ConfigError(f"--since {text!r}: expected an ISO-8601 date or time, epoch "
+                          "milliseconds, or a duration ago such as 24h or 7d") from exc
+
+
+def open_archive(location: str | Path, settings: Settings | None = None) -> EventArchive:
+    """Open the archive at ``location``.
+
+    Args:
+        location: a folder for Parquet files (``$AUGUR_HOME`` is expanded; default
+            :data:`DEFAULT_ARCHIVE`), or ``postgresql://...[#table]`` (default table
+            ``augur_event_archive``).
+        settings: where ``$AUGUR_HOME`` is (default: read from the environment now).
+
+    Raises:
+        ConfigError: an empty location, another URL scheme, or a bad table name.
+    """
+    text = str(location).strip()
+    if not text:
+        raise ConfigError("archive location is empty")
+    if text.startswith(("postgresql://", "postgres://")):
+        from augur.features.archive_postgres import PostgresArchive
+
+        return PostgresArchive(text)
+    if "://" in text:
+        raise ConfigError(f"archive {redact_url(text)!r}: use a folder or postgresql://...")
+    if "$AUGUR_HOME" in text:
+        home = (settings or Settings.from_env()).home
+        text = text.replace("$AUGUR_HOME", str(home))
+    from augur.features.archive_parquet import ParquetArchive
+
+    return ParquetArchive(Path(text).expanduser())
+
+
+def check_source(name: str) -> str:
+    """Return ``name`` if it can be an event source's name; else raise InvalidName."""
+    return check_name(name, "event source")

@@ -1,0 +1,268 @@
+"""The event archive in PostgreSQL: one table of archived events, one of commits.
+
+``postgresql://user@host/db#table`` (default table ``augur_event_archive``; a
+``schema.table`` works) holds a row per consumed event::
+
+    source, writer, seq, position, outcome, archived_at, entity_key, event_time,
+    event_id, fields (JSONB: the schema columns, typed by kind), raw
+
+and ``<table>_commits`` one row per (source, writer): the last committed ``seq``
+and stream position, and the sealed, not yet committed, batch. Rows are appended
+with COPY as they come; readers only see ``seq <= committed_seq``. Sealing records
+the pending batch's last position, committing moves ``committed_seq``: each one
+small UPDATE, so the rows are written once. A worker holds a session advisory lock
+on its (source, writer) for as long as it runs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from augur.config import redact_url
+from augur.errors import ConfigError, ServiceUnavailable, StoreError
+from augur.features.archive import (
+    ARCHIVED_AT,
+    OUTCOME,
+    POSITION,
+    RAW,
+    SEQ,
+    ArchiveCount,
+    ArchiveLayout,
+    BufferedWriter,
+    check_source,
+    check_writer,
+)
+from augur.features.definitions import FeatureView
+from augur.streaming import position_order
+
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}(\.[A-Za-z_][A-Za-z0-9_]{0,50})?$")
+_PG_TYPES = {"float": "double precision", "int": "bigint", "string": "text", "bool": "boolean"}
+_MS = "(extract(epoch FROM {0}) * 1000)::bigint"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _q(name: str) -> str:
+    return ".".join('"' + part + '"' for part in name.split("."))
+
+
+class PostgresArchive:
+    """Archived events in a PostgreSQL table (see the module docstring).
+
+    Args:
+        url: ``postgresql://...[#table]``.
+
+    Raises:
+        ConfigError: the table name is not ``name`` or ``schema.name``.
+    """
+
+    def __init__(self, url: str) -> None:
+        base, _, table = url.partition("#")
+        table = table or "augur_event_archive"
+        if not _TABLE.match(table):
+            raise ConfigError(f"archive table {table!r}: use letters, digits and _ "
+                              "(optionally schema.table)")
+        self.url, self.table = base, table
+        self.events, self.commits = _q(table), _q(table + "_commits")
+        self._ready = False
+
+    def describe(self) -> str:
+        """The URL (password hidden) and table."""
+        return f"{redact_url(self.url)}#{self.table}"
+
+    def connect(self) -> Any:
+        """An autocommit connection with the tables created.
+
+        Raises:
+            ServiceUnavailable: PostgreSQL cannot be reached or refuses the tables.
+        """
+        import psycopg
+
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise ServiceUnavailable(f"archive {self.describe()} is unreachable: "
+                                     f"{_one_line(exc)}") from None
+        if not self._ready:
+            try:
+                with conn.transaction():
+                    # Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL.
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table,))
+                    conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.events} (
+                        source TEXT NOT NULL, writer TEXT NOT NULL, seq BIGINT NOT NULL,
+                        position TEXT NOT NULL, outcome TEXT NOT NULL,
+                        archived_at TIMESTAMPTZ NOT NULL, entity_key TEXT,
+                        event_time BIGINT, event_id TEXT, fields JSONB NOT NULL, raw TEXT,
+                        PRIMARY KEY (source, writer, seq))""")
+                    conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.commits} (
+                        source TEXT NOT NULL, writer TEXT NOT NULL,
+                        committed_seq BIGINT NOT NULL DEFAULT 0, committed_position TEXT,
+                        pending_seq BIGINT, pending_position TEXT,
+                        PRIMARY KEY (source, writer))""")
+            except psycopg.Error as exc:
+                conn.close()
+                raise ServiceUnavailable(f"archive {self.describe()}: cannot create its "
+                                         f"tables: {_one_line(exc)}") from None
+            self._ready = True
+        return conn
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        conn = self.connect()
+        try:
+            rows: list[tuple[Any, ...]] = conn.execute(sql, params).fetchall()
+            return rows
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"archive {self.describe()}: {_one_line(exc)}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"archive {self.describe()}: {_one_line(exc)}") from None
+        finally:
+            conn.close()
+
+    def writer(self, view: FeatureView, name: str | None = None) -> PostgresArchiveWriter:
+        """The writer of ``view``'s worker called ``name`` (default: the view's name)."""
+        return PostgresArchiveWriter(self, view, name or view.name)
+
+    def history(self, view: FeatureView, name: str | None = None) -> pa.Table | None:
+        """The committed events archived for ``view``, in order, as an Arrow table, or None."""
+        layout = ArchiveLayout(view)
+        writer = check_writer(name or view.name)
+        record = ", ".join(f'"{c}" {_PG_TYPES[k]}' for c, k in layout.columns)
+        cols = ", ".join(f'f."{c}"' for c, _ in layout.columns)
+        sql = (f"SELECT e.seq, e.position, e.outcome, {_MS.format('e.archived_at')}, "
+               "e.entity_key, e.event_time, e.event_id"
+               f"{', ' + cols if cols else ''}, e.raw FROM {self.events} e "
+               f"JOIN {self.commits} c USING (source, writer)"
+               f"{' CROSS JOIN LATERAL jsonb_to_record(e.fields) AS f(' + record + ')' if record else ''}"
+               " WHERE e.source = %s AND e.writer = %s AND e.seq <= c.committed_seq ORDER BY e.seq")
+        rows = self._query(sql, (view.source.name, writer))
+        if not rows:
+            return None
+        columns = list(zip(*rows, strict=True))
+        arrays = []
+        for field, values in zip(layout.schema, columns, strict=True):
+            if pa.types.is_timestamp(field.type):
+                arrays.append(pa.array(values, pa.int64()).cast(field.type))
+            else:
+                arrays.append(pa.array(values, field.type))
+        return pa.Table.from_arrays(arrays, schema=layout.schema)
+
+    def counts(self, source: str, since_ms: int | None = None) -> list[ArchiveCount]:
+        """Events archived for ``source`` since ``since_ms``, per writer and outcome."""
+        rows = self._query(
+            f"SELECT e.writer, e.outcome, count(*), {_MS.format('min(e.archived_at)')}, "
+            f"{_MS.format('max(e.archived_at)')} FROM {self.events} e "
+            f"JOIN {self.commits} c USING (source, writer) WHERE e.source = %s "
+            "AND e.seq <= c.committed_seq AND e.archived_at >= to_timestamp(%s / 1000.0) "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+            (check_source(source), since_ms if since_ms is not None else -2**40))
+        return [ArchiveCount(source, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def close(self) -> None:
+        """Nothing held between calls."""
+
+
+class PostgresArchiveWriter(BufferedWriter):
+    """The running worker's side of a :class:`PostgresArchive`."""
+
+    def __init__(self, archive: PostgresArchive, view: FeatureView, name: str) -> None:
+        super().__init__(view, name)
+        self.archive = archive
+        self._conn: Any = None
+        self._key = (self.source, self.name)
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            cur = self._conn.execute(sql, params)
+            return list(cur.fetchall()) if cur.description else []
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"archive {self.archive.describe()}: "
+                                     f"{_one_line(exc)}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"archive {self.archive.describe()}: {_one_line(exc)}") from None
+
+    def _recover(self, position: str | None) -> int:
+        self._conn = self.archive.connect()
+        lock = f"augur-archive:{self.archive.table}:{self.source}:{self.name}"
+        if not self._run("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock,))[0][0]:
+            raise StoreError(f"archive {self.archive.describe()}: another worker is archiving "
+                             f"{self.source!r} as {self.name!r}")
+        self._run(f"INSERT INTO {self.archive.commits} (source, writer) VALUES (%s, %s) "
+                  "ON CONFLICT DO NOTHING", self._key)
+        seq, last, pending, pending_at = self._run(
+            f"SELECT committed_seq, committed_position, pending_seq, pending_position FROM "
+            f"{self.archive.commits} WHERE source = %s AND writer = %s", self._key)[0]
+        if seq and (position is None or position_order(last) > position_order(position)):
+            raise StoreError(
+                f"archive {self.archive.describe()} holds events 1..{seq} of {self.source!r} "
+                f"as {self.name!r} up to stream position {last}, but the online store's "
+                f"checkpoint is at {position}: the worker would archive them again. Restore "
+                "the online store's checkpoint, or archive to another table.")
+        if pending is not None and position is not None and \
+                position_order(pending_at) <= position_order(position):
+            self._commit()
+            return int(pending) + 1
+        self._run(f"DELETE FROM {self.archive.events} WHERE source = %s AND writer = %s "
+                  "AND seq > %s", (*self._key, seq))
+        self._run(f"UPDATE {self.archive.commits} SET pending_seq = NULL, pending_position = "
+                  "NULL WHERE source = %s AND writer = %s", self._key)
+        return int(seq) + 1
+
+    def _append(self, batch: pa.RecordBatch) -> None:
+        import psycopg
+
+        layout = self.layout
+        cols = {name: batch.column(name).to_pylist() for name in
+                (SEQ, POSITION, OUTCOME, RAW, layout.key, layout.id)}
+        stamps = batch.column(ARCHIVED_AT).cast(pa.int64()).to_pylist()
+        times = batch.column(layout.time).to_pylist()
+        values = [batch.column(c).to_pylist() for c, _ in layout.columns]
+        names = [c for c, _ in layout.columns]
+        dumps = orjson.dumps
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur, cur.copy(
+                    f"COPY {self.archive.events} (source, writer, seq, position, outcome, "
+                    "archived_at, entity_key, event_time, event_id, fields, raw) FROM STDIN",
+            ) as copy:
+                for i in range(batch.num_rows):
+                    fields = dumps({n: v[i] for n, v in zip(names, values, strict=True)}).decode()
+                    copy.write_row((self.source, self.name, cols[SEQ][i], cols[POSITION][i],
+                                    cols[OUTCOME][i], _stamp(stamps[i]), cols[layout.key][i],
+                                    times[i], cols[layout.id][i],
+                                    fields, cols[RAW][i]))
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"archive {self.archive.describe()}: "
+                                     f"{_one_line(exc)}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"archive {self.archive.describe()}: {_one_line(exc)}") from None
+
+    def _seal(self, last_seq: int, last_position: str) -> None:
+        self._run(f"UPDATE {self.archive.commits} SET pending_seq = %s, pending_position = %s "
+                  "WHERE source = %s AND writer = %s", (last_seq, last_position, *self._key))
+
+    def _commit(self) -> None:
+        self._run(f"UPDATE {self.archive.commits} SET committed_seq = pending_seq, "
+                  "committed_position = pending_position, pending_seq = NULL, "
+                  "pending_position = NULL WHERE source = %s AND writer = %s "
+                  "AND pending_seq IS NOT NULL", self._key)
+
+    def close(self) -> None:
+        """Close the connection (which releases the advisory lock)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _stamp(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
