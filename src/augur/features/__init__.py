@@ -18,6 +18,13 @@ Stores: :class:`MemoryOnlineStore`, :class:`SQLiteOnlineStore` (defaults),
 :class:`RedisOnlineStore`, :func:`open_online_store`; :func:`materialize` backfills
 an online store from history.
 
+Archive: a worker given an :class:`EventArchive` (:func:`open_archive`: Parquet under
+``$AUGUR_HOME/archive`` by default, :class:`ParquetArchive`, or a PostgreSQL table,
+:class:`PostgresArchive`) archives every event it consumes with its stream position
+and outcome, committed with its checkpoint; the batch engine trains from it by
+default, so training sees what serving saw. A history without arrival order of a
+source that allows lateness gets one :class:`ArrivalOrderWarning`.
+
 Streaming prediction (for the online server): build a :class:`Deployment` binding a
 model to views, request features and per-column defaults, then::
 
@@ -37,6 +44,16 @@ key: both are client errors (4xx) at the HTTP/gRPC boundary.
 
 from __future__ import annotations
 
+from augur.features.archive import (
+    DEFAULT_ARCHIVE,
+    ArchiveCount,
+    ArchiveWriter,
+    EventArchive,
+    open_archive,
+    parse_since,
+)
+from augur.features.archive_parquet import ParquetArchive
+from augur.features.archive_postgres import PostgresArchive
 from augur.features.assembler import Deployment, FeatureAssembler, OnlineFeatureService
 from augur.features.batch import BatchEngine, BatchStats
 from augur.features.definitions import (
@@ -61,12 +78,17 @@ from augur.features.online import (
 )
 from augur.features.redis_online import RedisOnlineStore
 from augur.features.repo import Definitions, load_definitions
+from augur.features.skew import ArrivalOrderWarning
 from augur.features.store_factory import open_online_store
 from augur.features.streaming import EngineStats, StreamingEngine
 
 __all__ = [
+    "DEFAULT_ARCHIVE",
     "FUNCTIONS",
     "Aggregation",
+    "ArchiveCount",
+    "ArchiveWriter",
+    "ArrivalOrderWarning",
     "BatchEngine",
     "BatchStats",
     "Checkpoint",
@@ -74,6 +96,7 @@ __all__ = [
     "Deployment",
     "EngineStats",
     "Entity",
+    "EventArchive",
     "EventSource",
     "FeatureAssembler",
     "FeatureRow",
@@ -82,6 +105,8 @@ __all__ = [
     "MemoryOnlineStore",
     "OnlineFeatureService",
     "OnlineStore",
+    "ParquetArchive",
+    "PostgresArchive",
     "RedisOnlineStore",
     "RequestFeature",
     "SQLiteOnlineStore",
@@ -91,6 +116,8 @@ __all__ = [
     "Window",
     "load_definitions",
     "materialize",
+    "open_archive",
     "open_online_store",
+    "parse_since",
     "run_feature_worker",
 ]

@@ -7,21 +7,33 @@ deduplication and the watermark are window functions over the arrival order,
 sliding and tumbling windows are range joins, lifetime windows are running
 aggregates found with ASOF joins, table features are ASOF joins. No Python loop
 ever touches an event.
+
+Where the events come from, per streaming view: the ``sources`` argument if it
+names the view; else the stream worker's archive (:mod:`augur.features.archive`)
+when it holds events of the view: the accepted ones, in the order the worker
+applied them, so training sees exactly what serving saw; else the view's own
+history. A history without arrival order, of a source that allows lateness, is
+said once per source with an :class:`~augur.features.skew.ArrivalOrderWarning`.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from augur.errors import InvalidInput, StoreError
+from augur.features.archive import DEFAULT_ARCHIVE, OUTCOME, SEQ, EventArchive, open_archive
 from augur.features.definitions import Aggregation, FeatureView, TableFeatureView, Window
 from augur.features.exact import scale_of, sql_finish_mean, sql_finish_sum, sql_quantize
 from augur.features.offline import columns_of, millis_expr, register_source
+from augur.features.skew import ArrivalOrderWarning, arrival_message, likely_late
+from augur.features.streaming import ACCEPTED
 
 
 @dataclass(frozen=True)
@@ -44,16 +56,49 @@ class BatchEngine:
 
     Args:
         threads: DuckDB worker threads (None: DuckDB's default, all cores).
+        archive: the stream workers' archive, read instead of a view's history when it
+            holds events of the view: an :class:`EventArchive`, a folder, or
+            ``postgresql://...#table``; ``$AUGUR_HOME`` is expanded when first used.
+            None reads histories only.
+
+    Attributes:
+        read_from: view name -> where its events were read ("archive ..." or
+            "history ..."), for the views of the last calls.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, *,
+                 archive: EventArchive | str | Path | None = DEFAULT_ARCHIVE) -> None:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'").fetchall()
         if threads:
             self.con.execute(f"SET threads = {int(threads)}").fetchall()
         self._n = 0
+        self._archive_at = archive
+        self._archive: EventArchive | None = None
+        self._warned: set[str] = set()
+        self.read_from: dict[str, str] = {}
 
-    def _accepted(self, view: FeatureView, events: Any) -> str:
+    def archive(self) -> EventArchive | None:
+        """The archive this engine reads (opened on first use), or None."""
+        if self._archive is None and self._archive_at is not None:
+            at = self._archive_at
+            self._archive = at if not isinstance(at, str | Path) else open_archive(at)
+        return self._archive
+
+    def _events(self, view: FeatureView, given: Any, from_archive: bool) -> tuple[Any, bool]:
+        """``(events, archived)`` of ``view``: given, else archived, else its history."""
+        if given is not None:
+            self.read_from[view.name] = "given events"
+            return given, False
+        archive = self.archive() if from_archive else None
+        archived = None if archive is None else archive.history(view)
+        if archived is not None and archive is not None:
+            self.read_from[view.name] = f"archive {archive.describe()}"
+            return archived, True
+        self.read_from[view.name] = f"history {view.source.history}"
+        return view.source.history, False
+
+    def _accepted(self, view: FeatureView, events: Any, archived: bool = False) -> str:
         """Create the view of accepted events of ``view``'s source; return its name."""
         self._n += 1
         raw, name = f"raw_{self._n}", f"acc_{self._n}"
@@ -64,6 +109,15 @@ class BatchEngine:
                 raise InvalidInput(f"event history of {src.name!r} has no column {col!r}")
         t = millis_expr(self.con, raw, src.time_column)
         arrival = _q(src.arrival_column) if src.arrival_column in cols else "__t"
+        where = ""
+        if archived:  # the worker's verdicts, in the order it applied the events
+            arrival, where = _q(SEQ), f"WHERE {_q(OUTCOME)} = '{ACCEPTED}'"
+        elif src.arrival_column not in cols and src.lateness_ms > 0 and \
+                src.name not in self._warned:
+            self._warned.add(src.name)
+            late, total = likely_late(self.con, raw, key=_q(view.entity.key), time=t,
+                                      event_id=_q(src.id_column), lateness_ms=src.lateness_ms)
+            warnings.warn(ArrivalOrderWarning(arrival_message(src, late, total)), stacklevel=3)
         extra = ", ".join(f"{_q(c)}" for c in src.schema if c in cols)
         missing = [c for c in src.schema if c not in cols]
         nulls = ", ".join(f"NULL AS {_q(c)}" for c in missing)
@@ -73,7 +127,7 @@ class BatchEngine:
             SELECT CAST({_q(view.entity.key)} AS VARCHAR) AS __k, {t} AS __t,
                    CAST({_q(src.id_column)} AS VARCHAR) AS __id{', ' + select if select else ''},
                    {arrival} AS __arr
-            FROM {raw}""").fetchall()
+            FROM {raw} {where}""").fetchall()
         self.con.execute(f"""
             CREATE OR REPLACE TEMP VIEW {name}_dedup AS
             SELECT * FROM {name}_all
@@ -217,7 +271,7 @@ class BatchEngine:
 
     def training_set(self, labels: Any, views: Sequence[FeatureView | TableFeatureView], *,
                      timestamp: str = "event_time", sources: dict[str, Any] | None = None,
-                     ) -> pd.DataFrame:
+                     from_archive: bool = True) -> pd.DataFrame:
         """Return ``labels`` with every feature of ``views`` as of each row's timestamp.
 
         Args:
@@ -226,14 +280,23 @@ class BatchEngine:
             views: the feature views; their features become columns (a name used by two
                 views is prefixed with the view name: ``view__feature``).
             timestamp: the labels' timestamp column (timestamp or epoch milliseconds).
-            sources: view name -> history/table overriding the view's own location.
+            sources: view name -> history/table overriding the archive and the view's
+                own location.
+            from_archive: read a streaming view's events from the archive when it holds
+                some (False: from its history).
 
         Returns:
             One row per label row, in the labels' order.
 
         Raises:
             InvalidInput: a column is missing or of the wrong type.
-            StoreError: DuckDB failed.
+            StoreError: DuckDB or the archive failed.
+            ServiceUnavailable: a PostgreSQL history or archive cannot be reached.
+
+        Warns:
+            ArrivalOrderWarning: once per source, when its history has no arrival order
+                and the source allows lateness (how many events a stream would likely
+                have dropped, and how to supply the order).
         """
         if not views:
             raise InvalidInput("training_set needs at least one feature view")
@@ -250,7 +313,8 @@ class BatchEngine:
             if isinstance(view, TableFeatureView):
                 parts.append(self._table(i, view, lab, sources.get(view.name)))
                 continue
-            acc = self._accepted(view, sources.get(view.name))
+            acc = self._accepted(view, *self._events(view, sources.get(view.name),
+                                                     from_archive))
             windows: dict[Window, list[Aggregation]] = {}
             for f in view.features:
                 if f.window.kind == "lifetime":

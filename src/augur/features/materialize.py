@@ -64,7 +64,7 @@ def materialize(views: Sequence[FeatureView | TableFeatureView], store: OnlineSt
         labels = pd.DataFrame({key_col: keys, "__at": np.full(len(keys), t, dtype=np.int64)})
         table = engine.training_set(labels, [view], timestamp="__at",
                                     sources={view.name: sources[view.name]}
-                                    if view.name in sources else None)
+                                    if view.name in sources else None, from_archive=False)
         names = view.feature_names
         out_cols = [n if n in table.columns and n != key_col else f"{view.name}__{n}"
                     for n in names]

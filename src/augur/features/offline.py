@@ -2,7 +2,8 @@
 
 Parquet files (a path or a glob) are the default and are scanned in place by
 DuckDB. A ``postgresql://...#table`` location is read through psycopg into Arrow
-once per query. In-memory pandas DataFrames and Arrow tables are accepted too.
+once per query. In-memory pandas DataFrames and Arrow tables are accepted too, and
+a list of Parquet files (the event archive's) is read as one table.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, location: Any) ->
     Args:
         con: the DuckDB connection.
         name: the name the SQL uses.
-        location: a Parquet path/glob, ``postgresql://...#table``, a DataFrame or an Arrow table.
+        location: a Parquet path/glob, a list of Parquet files (read in that order; a
+            column missing from some files is null there), ``postgresql://...#table``,
+            a DataFrame or an Arrow table.
 
     Raises:
         InvalidInput: the location is of an unknown kind or the files do not exist.
@@ -34,6 +37,15 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, location: Any) ->
     """
     if isinstance(location, Path):
         location = str(location)
+    if isinstance(location, list | tuple) and location and \
+            all(isinstance(p, str | Path) for p in location):
+        files = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in location) + "]"
+        try:
+            con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM read_parquet('
+                        f"{files}, union_by_name = true, hive_partitioning = false)").fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read Parquet files {location[0]} ...: {exc}") from exc
+        return
     if isinstance(location, str):
         if location.startswith(("postgresql://", "postgres://")):
             location = read_postgres(location)
