@@ -1,30 +1,40 @@
-"""``augur features ...``: training sets, materialization, streaming workers, lookups."""
+"""``augur features ...``: training sets, materialization, streaming workers, lookups,
+and what the workers archived."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import signal
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from augur.cli.output import one_of, print_json
+from augur.cli.output import emit, one_of, print_json
 from augur.errors import ConfigError
 from augur.features import (
+    DEFAULT_ARCHIVE,
+    ArrivalOrderWarning,
     BatchEngine,
     FeatureView,
     OnlineFeatureService,
     StreamMetrics,
     load_definitions,
     materialize,
+    open_archive,
     open_online_store,
+    parse_since,
     run_feature_worker,
 )
-from augur.features.clock import to_millis
+from augur.features.clock import from_millis, to_millis
+from augur.features.streaming import OUTCOMES
 from augur.streaming import open_transport
 
 #: What ``features training-set --out`` writes.
 TABLE_SUFFIXES = (".parquet", ".csv")
+ARCHIVE_HELP = ("the workers' event archive: a folder of Parquet files or "
+                "postgresql://...#table (default $AUGUR_HOME/archive)")
 
 
 def cmd_training_set(args: argparse.Namespace) -> int:
@@ -35,7 +45,18 @@ def cmd_training_set(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in TABLE_SUFFIXES:
         raise ConfigError(f"--out {out}: use a {one_of(TABLE_SUFFIXES)} file")
-    table = BatchEngine().training_set(args.labels, views, timestamp=args.timestamp)
+    engine = BatchEngine(archive=None if args.from_history else open_archive(args.archive))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", ArrivalOrderWarning)
+        table = engine.training_set(args.labels, views, timestamp=args.timestamp)
+    for warning in said:  # the engine says each once; anything else is passed on as is
+        if issubclass(warning.category, ArrivalOrderWarning):
+            print(f"augur: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    for name, where in engine.read_from.items():
+        print(f"{name}: events from {where}")
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)
@@ -65,6 +86,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     view: FeatureView = defs.stream_view(args.view)
     stream = args.stream or view.source.name
     transport = open_transport(args.transport, stream)
+    archive = None if args.no_archive else open_archive(args.archive)
     store = open_online_store(args.store)
 
     metrics = None
@@ -84,7 +106,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 view, transport, store, group=args.group,
                 checkpoint_interval=args.checkpoint_interval, batch_size=args.batch_size,
                 stop=stop, idle_exit=args.idle_exit, max_messages=args.max_events,
-                metrics=metrics)
+                metrics=metrics, archive=archive)
         finally:
             await transport.close()
 
@@ -94,6 +116,35 @@ def cmd_worker(args: argparse.Namespace) -> int:
         store.close()
     print(f"{view.name}: {stats.messages} events in {stats.batches} batches, "
           f"committed up to {stats.committed}")
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    archive = open_archive(args.archive)
+    since = None if args.since is None else parse_since(args.since)
+    try:
+        counts = archive.counts(args.source, since)
+    finally:
+        archive.close()
+    rows: dict[str, dict[str, Any]] = {}
+    for c in counts:
+        row = rows.setdefault(c.writer, {"view": c.writer, **dict.fromkeys(OUTCOMES, 0),
+                                         "total": 0, "first": c.first_at, "last": c.last_at})
+        row[c.outcome] = row.get(c.outcome, 0) + c.events
+        row["total"] += c.events
+        row["first"] = min(x for x in (row["first"], c.first_at) if x is not None)
+        row["last"] = max(x for x in (row["last"], c.last_at) if x is not None)
+    for row in rows.values():
+        row["first"], row["last"] = (from_millis(row[k]).isoformat(timespec="milliseconds")
+                                     for k in ("first", "last"))
+    since_text = "" if since is None else f" since {from_millis(since).isoformat()}"
+    if not rows and not args.json:
+        print(f"nothing archived for {args.source!r} in {archive.describe()}{since_text}")
+        return 0
+    if not args.json:
+        print(f"{args.source}: archived in {archive.describe()}{since_text}")
+    emit(list(rows.values()), args.json, list(rows.values()),
+         ["view", *OUTCOMES, "total", "first", "last"])
     return 0
 
 
@@ -119,6 +170,11 @@ def register(subs: Any) -> None:
     t.add_argument("--view", action="append", help="feature view (repeatable; default: all)")
     t.add_argument("--timestamp", default="event_time", help="labels' timestamp column")
     t.add_argument("--out", "-o", required=True, help=f"output {one_of(TABLE_SUFFIXES)} file")
+    t.add_argument("--archive", default=DEFAULT_ARCHIVE,
+                   help=ARCHIVE_HELP + "; a streaming view with archived events is trained "
+                        "from them, the others from their history")
+    t.add_argument("--from-history", action="store_true",
+                   help="read every view's history, not the archive")
     t.set_defaults(func=cmd_training_set)
 
     m = verbs.add_parser("materialize", help="backfill the online store from history")
@@ -142,7 +198,22 @@ def register(subs: Any) -> None:
     w.add_argument("--idle-exit", type=float, help="stop after this many idle seconds")
     w.add_argument("--max-events", type=int, help="stop after this many events")
     w.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    w.add_argument("--archive", default=DEFAULT_ARCHIVE,
+                   help=ARCHIVE_HELP + "; every consumed event goes there with its position "
+                        "and outcome, committed with each checkpoint")
+    w.add_argument("--no-archive", action="store_true", help="archive nothing")
     w.set_defaults(func=cmd_worker)
+
+    a = verbs.add_parser("archive", help="what the stream workers archived, per outcome",
+                         description="Count the events the stream workers archived for one "
+                                     "event source, per view and outcome (accepted, duplicate, "
+                                     "late: beyond the allowed lateness, invalid).")
+    a.add_argument("--source", "-s", required=True, help="event source name")
+    a.add_argument("--since", help="ISO-8601 date or time, epoch ms, or a duration ago "
+                                   "(24h, 7d); default: everything")
+    a.add_argument("--archive", default=DEFAULT_ARCHIVE, help=ARCHIVE_HELP)
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(func=cmd_archive)
 
     g = verbs.add_parser("get", help="read online feature values")
     g.add_argument("--store", default="sqlite:///.augur/online.db")

@@ -187,8 +187,8 @@ class ParquetArchiveWriter(BufferedWriter):
                     f"archive {self.archive.root} holds events 1..{next_seq - 1} of "
                     f"{self.source!r} as {self.name!r} up to stream position {last}, but the "
                     f"online store's checkpoint is at {position}: the worker would archive "
-                    "them again. Restore the online store's checkpoint, or move that "
-                    "source's archive folder aside.")
+                    f"them again. Restore the online store's checkpoint, move {self._dir} "
+                    "aside, or archive elsewhere.")
         if not self._staging.exists():
             return next_seq
         try:
