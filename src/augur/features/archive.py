@@ -59,7 +59,7 @@ _KINDS = {"float": pa.float64(), "int": pa.int64(), "string": pa.string(), "bool
 
 def check_writer(name: str) -> str:
     """Return ``name`` if it can name an archive writer (letters, digits, ``_.-``)."""
-    if not isinstance(name, str) or not _WRITER.match(name) or name.startswith("."):
+    if not isinstance(name, str) or not _WRITER.fullmatch(name) or name.startswith("."):
         raise ConfigError(f"archive writer name {name!r}: use letters, digits and _.- "
                           "(at most 100, not starting with .)")
     return name

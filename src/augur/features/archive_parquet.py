@@ -80,7 +80,7 @@ class ParquetArchive:
         pattern = str(self.source_dir(source) / "date=*" / f"{glob.escape(writer)}.*.parquet")
         for name in glob.glob(pattern):
             path = Path(name)
-            m = _FILE.match(path.name)
+            m = _FILE.fullmatch(path.name)
             if m is None or m["writer"] != writer:
                 continue
             if since_day is not None and path.parent.name.removeprefix("date=") < since_day:
@@ -99,18 +99,18 @@ class ParquetArchive:
         """Names of the writers with committed files for ``source``."""
         names = set()
         for path in self.source_dir(source).glob("date=*/*.parquet"):
-            m = _FILE.match(path.name)
+            m = _FILE.fullmatch(path.name)
             if m is not None:
                 names.add(m["writer"])
         return sorted(names)
 
     def writer(self, view: FeatureView, name: str | None = None) -> ParquetArchiveWriter:
         """The writer of ``view``'s worker called ``name`` (default: the view's name)."""
-        return ParquetArchiveWriter(self, view, name or view.name)
+        return ParquetArchiveWriter(self, view, view.name if name is None else name)
 
     def history(self, view: FeatureView, name: str | None = None) -> list[str] | None:
         """The committed files archived for ``view`` in order, or None."""
-        files = self.committed(view.source.name, check_writer(name or view.name))
+        files = self.committed(view.source.name, check_writer(view.name if name is None else name))
         return [str(f[2]) for f in files] or None
 
     def counts(self, source: str, since_ms: int | None = None) -> list[ArchiveCount]:

@@ -67,7 +67,7 @@ class PostgresArchive:
     def __init__(self, url: str) -> None:
         base, _, table = url.partition("#")
         table = table or "augur_event_archive"
-        if not _TABLE.match(table):
+        if not _TABLE.fullmatch(table):
             raise ConfigError(f"archive table {table!r}: use letters, digits and _ "
                               "(optionally schema.table)")
         self.url, self.table = base, table
@@ -130,12 +130,12 @@ class PostgresArchive:
 
     def writer(self, view: FeatureView, name: str | None = None) -> PostgresArchiveWriter:
         """The writer of ``view``'s worker called ``name`` (default: the view's name)."""
-        return PostgresArchiveWriter(self, view, name or view.name)
+        return PostgresArchiveWriter(self, view, view.name if name is None else name)
 
     def history(self, view: FeatureView, name: str | None = None) -> pa.Table | None:
         """The committed events archived for ``view``, in order, as an Arrow table, or None."""
         layout = ArchiveLayout(view)
-        writer = check_writer(name or view.name)
+        writer = check_writer(view.name if name is None else name)
         record = ", ".join(f'"{c}" {_PG_TYPES[k]}' for c, k in layout.columns)
         cols = ", ".join(f'f."{c}"' for c, _ in layout.columns)
         sql = (f"SELECT e.seq, e.position, e.outcome, {_MS.format('e.archived_at')}, "

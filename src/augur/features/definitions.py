@@ -48,7 +48,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 def check_name(name: str, what: str) -> str:
     """Return ``name`` if it is an identifier-like name; else raise InvalidName."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidName(f"{what} name {name!r} must start with a letter or _ and hold only "
                           "letters, digits and _ (at most 63)")
     return name

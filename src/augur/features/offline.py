@@ -81,7 +81,7 @@ def read_postgres(location: str) -> Any:
 
     text, _, table = location.partition("#")
     url = parse_url(text, schemes=("postgresql",), what="offline source")
-    if not table or not _TABLE.match(table):
+    if not table or not _TABLE.fullmatch(table):
         raise InvalidInput(f"PostgreSQL location {url.describe()!r} must end in #table "
                            "(letters, digits, _ and .)")
     conn = connect_postgres(url, service="offline source")

@@ -40,7 +40,7 @@ def likely_late(con: duckdb.DuckDBPyConnection, relation: str, *, key: str, time
     Returns:
         ``(likely late, valid events)``.
     """
-    table: pa.Table = con.execute(
+    table: pa.Table = con.sql(
         f"SELECT {time} AS t, CAST({event_id} AS VARCHAR) AS i FROM {relation} "
         f"WHERE {key} IS NOT NULL AND {time} IS NOT NULL AND {event_id} IS NOT NULL",
     ).to_arrow_table()
