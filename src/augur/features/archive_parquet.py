@@ -201,6 +201,9 @@ class ParquetArchiveWriter(BufferedWriter):
         if pending.num_rows and position is not None and position_order(
                 pending.column(POSITION)[-1].as_py()) <= position_order(position):
             first, last = seqs[0].as_py(), seqs[-1].as_py()
+            if last < next_seq:  # committed already; only the staging entry came back
+                self._staging.unlink()
+                return next_seq
             if first != next_seq:
                 raise StoreError(f"archive {self.archive.root}: the pending batch of "
                                  f"{self.name!r} starts at {first}, expected {next_seq}")
@@ -252,8 +255,8 @@ class ParquetArchiveWriter(BufferedWriter):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             os.replace(self._staging, folder / f"{self.name}.{first:012d}-{last:012d}.parquet")
-            _fsync_dir(folder)
-            _fsync_dir(self._staging.parent)
+            _fsync_dir(folder)  # the new name is durable; a staging entry that comes back
+            # after a power loss is recognised as committed by the next recovery
         except OSError as exc:
             raise StoreError(f"archive {self.archive.root}: cannot commit "
                              f"{self._staging}: {exc}") from exc

@@ -183,3 +183,21 @@ def test_since_forms() -> None:
     for bad in ("yesterday", "", "-5h", "1e400", "NaN", "2026-13-45", "9" * 40):
         with pytest.raises(ConfigError):
             parse_since(bad)
+
+
+def test_a_staging_entry_back_after_its_commit_is_dropped(tmp_path: Path) -> None:
+    archive = ParquetArchive(tmp_path)
+    writer = archive.writer(VIEW)
+    writer.recover(None)
+    writer.add(messages(4), ["accepted"] * 4, 1_767_225_600_000)
+    writer.seal()
+    writer.commit()
+    writer.close()
+    [committed] = tmp_path.rglob("*.parquet")
+    staged = tmp_path / "source=orders" / "_staging" / "shop_orders.parquet"
+    staged.write_bytes(committed.read_bytes())  # the rename's old entry, after a power loss
+    again = archive.writer(VIEW)
+    again.recover("4")
+    again.close()
+    assert not staged.exists()
+    assert [r["_seq"] for r in archived(archive).to_pylist()] == [1, 2, 3, 4]
