@@ -1,9 +1,11 @@
-"""Benchmark of augur.features: streaming throughput, freshness, online fetch, training sets.
+"""Benchmark of augur.features: streaming throughput, freshness, online fetch, training sets,
+and the stream worker's events/s with its event archive on and off.
 
 Prints one side-by-side table with each figure, its target (or peer) and the ratio.
 
     .venv/bin/python benchmarks/features_bench.py                # full run (10 M events)
     .venv/bin/python benchmarks/features_bench.py --events 1000000 --quick
+    .venv/bin/python benchmarks/features_bench.py --only archive     # archiving on vs off
 
 Needs Redis at $AUGUR_TEST_REDIS (default redis://127.0.0.1:6379/0) for the freshness
 and fetch sections. The streaming engine is pinned to one core; the freshness worker
@@ -34,16 +36,23 @@ from augur.features import (
     Aggregation,
     BatchEngine,
     Entity,
+    EventArchive,
     EventSource,
+    FeatureStreamHandler,
     FeatureView,
+    MemoryOnlineStore,
     OnlineFeatureService,
+    OnlineStore,
+    ParquetArchive,
+    PostgresArchive,
     RedisOnlineStore,
     StreamingEngine,
     Window,
 )
-from augur.streaming import RedisStreamTransport
+from augur.streaming import InProcessTransport, RedisStreamTransport, StreamWorker, Transport
 
 REDIS_URL = os.environ.get("AUGUR_TEST_REDIS", "redis://127.0.0.1:6379/0")
+POSTGRES_URL = os.environ.get("AUGUR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 START = 1_767_225_600_000
 
 DEFS = '''
@@ -91,6 +100,114 @@ def bench_stream(n: int, core: int) -> tuple[float, float, float]:
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
     return n / elapsed, n / cpu, n / updating
+
+
+def worker_events(n: int) -> list[dict[str, Any]]:
+    """``n`` events over 10,000 keys, 2 % redelivered and 2 % beyond the 5 s lateness."""
+    rng = np.random.default_rng(2)
+    times = START + np.cumsum(rng.integers(0, 3, n))
+    behind = np.where(rng.random(n) < 0.02, 8000, 0)
+    keys, vals = rng.integers(0, 10_000, n), rng.uniform(0, 100, n).round(2)
+    ids = np.where(rng.random(n) < 0.02, np.maximum(np.arange(n) - 5, 0), np.arange(n))
+    return [{"entity": f"k{k}", "event_time": int(t - b), "event_id": f"i{i}", "value": float(v)}
+            for k, t, b, i, v in zip(keys, times, behind, ids, vals, strict=True)]
+
+
+def run_worker(transport: Transport, store: OnlineStore, archive: EventArchive | None,
+               n: int, checkpoint_interval: float) -> tuple[float, float]:
+    """Wall-clock and CPU events/s of one worker consuming ``n`` published events.
+
+    The worker is the CLI's: batches of 1000, a checkpoint (the engine's snapshot and,
+    with the archive, a sealed and committed batch) every ``checkpoint_interval``
+    seconds, and a final one.
+    """
+    async def go() -> int:
+        handler = FeatureStreamHandler(view(), store, checkpoint_interval=checkpoint_interval,
+                                       archive=archive, name=f"bench{uuid.uuid4().hex[:6]}")
+        try:
+            stats = await StreamWorker(transport, handler, group="bench",
+                                       batch_size=1000).run(max_messages=n)
+        finally:
+            handler.close()
+            await transport.close()
+        return stats.messages
+
+    start, cpu = time.perf_counter(), time.process_time()
+    done = asyncio.run(go())
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert done == n, done
+    return n / elapsed, n / cpu
+
+
+def bench_archive(n: int, reps: int, core: int) -> list[tuple[str, list[tuple[float, float]]]]:
+    """The worker's events/s without an archive and with the Parquet (and, over Redis,
+    the PostgreSQL) archive; runs interleaved, the worker pinned to one core.
+
+    Three set-ups: in-process transport and memory store with the CLI's checkpoint
+    every second (the archive against the worker as shipped); the same with a single
+    checkpoint at the end (the archive's cost per event, without the engine's
+    snapshots, which cost more the slower a run is); Redis Streams into the Redis
+    online store, checkpoint every second (production).
+    """
+    os.sched_setaffinity(0, {core})
+    events = worker_events(n)
+    tmp = Path(tempfile.mkdtemp())
+    table = f"augur_bench_archive_{uuid.uuid4().hex[:8]}"
+    cleanup: list[str] = []
+
+    def memory() -> tuple[Transport, OnlineStore]:
+        transport = InProcessTransport()
+        transport.publish_sync(events)
+        return transport, MemoryOnlineStore()
+
+    def over_redis() -> tuple[Transport, OnlineStore]:
+        name = f"augur-bench-{uuid.uuid4().hex[:8]}"
+        cleanup.append(name)
+        transport = RedisStreamTransport(REDIS_URL, name)
+        loop = asyncio.new_event_loop()
+        for i in range(0, n, 5000):
+            loop.run_until_complete(transport.publish(events[i:i + 5000]))
+        loop.run_until_complete(transport.close())
+        loop.close()
+        return transport, RedisOnlineStore(redis.Redis.from_url(REDIS_URL), namespace=name)
+
+    def parquet(rep: int) -> EventArchive:
+        return ParquetArchive(tmp / f"archive-{rep}")
+
+    def postgres(rep: int) -> EventArchive:
+        return PostgresArchive(f"{POSTGRES_URL}#{table}")
+
+    setups: list[tuple[str, Any, float, Any]] = [
+        ("in-process, checkpoint 1 s, no archive", memory, 1.0, None),
+        ("in-process, checkpoint 1 s, Parquet archive", memory, 1.0, parquet),
+        ("in-process, one checkpoint, no archive", memory, 1e9, None),
+        ("in-process, one checkpoint, Parquet archive", memory, 1e9, parquet),
+        ("Redis, checkpoint 1 s, no archive", over_redis, 1.0, None),
+        ("Redis, checkpoint 1 s, Parquet archive", over_redis, 1.0, parquet),
+        ("Redis, checkpoint 1 s, PostgreSQL archive", over_redis, 1.0, postgres),
+    ]
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in setups}
+    try:
+        for rep in range(reps):
+            for name, make, interval, archive in setups:
+                transport, store = make()
+                results[name].append(run_worker(transport, store,
+                                                archive(rep) if archive else None, n, interval))
+                store.close()
+                print(f"  {name}: {results[name][-1][0]:,.0f} ev/s, "
+                      f"{results[name][-1][1]:,.0f} per CPU-s (load {os.getloadavg()[0]:.1f})",
+                      flush=True)
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        for name in cleanup:
+            client.delete(name)
+            RedisOnlineStore(client, namespace=name).drop_namespace()
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {table}, {table}_commits")
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    return list(results.items())
 
 
 def bench_freshness(samples: int) -> tuple[float, float]:
@@ -221,8 +338,12 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000_000, help="training-set events")
     parser.add_argument("--labels", type=int, default=100_000, help="training-set label rows")
     parser.add_argument("--stream-events", type=int, default=500_000)
+    parser.add_argument("--worker-events", type=int, default=300_000,
+                        help="events per worker run (archive section)")
+    parser.add_argument("--worker-reps", type=int, default=3,
+                        help="interleaved runs of each worker set-up (archive section)")
     parser.add_argument("--quick", action="store_true", help="fewer samples")
-    parser.add_argument("--only", default="stream,freshness,fetch,training",
+    parser.add_argument("--only", default="stream,archive,freshness,fetch,training",
                         help="comma-separated sections to run")
     args = parser.parse_args()
     reps = 1000 if args.quick else 5000
@@ -238,6 +359,22 @@ def main() -> int:
                      ">= 100,000 ev/s", f"{cps / 100_000:.2f}x target"))
         rows.append(("  window updates alone, per CPU-second", f"{ups:,.0f} ev/s",
                      ">= 100,000 ev/s", f"{ups / 100_000:.2f}x target"))
+    if "archive" in only:
+        runs = bench_archive(args.worker_events, args.worker_reps,
+                             core=sorted(os.sched_getaffinity(0))[-1])
+        best = {name: float(np.median([r[0] for r in rs])) for name, rs in runs}
+        cpu = {name: float(np.median([r[1] for r in rs])) for name, rs in runs}
+        for name, _ in runs:
+            base = name.rsplit(",", 1)[0] + ", no archive"
+            if name == base:
+                rows.append((f"worker {name}", f"{best[name]:,.0f} ev/s",
+                             f"{cpu[name]:,.0f} per CPU-s", "(baseline)"))
+                continue
+            cost, cost_cpu = 1 - best[name] / best[base], 1 - cpu[name] / cpu[base]
+            rows.append((f"worker {name}", f"{best[name]:,.0f} ev/s",
+                         f"{cpu[name]:,.0f} per CPU-s",
+                         f"{best[name] / best[base]:.3f}x off (cost {cost:.1%}, CPU "
+                         f"{cost_cpu:.1%}; target < 15%)"))
     if "freshness" in only:
         p50, p99 = bench_freshness(100 if args.quick else 300)
         rows.append(("freshness Redis Streams -> Redis store", f"p50 {p50:.1f} / p99 {p99:.1f} ms",

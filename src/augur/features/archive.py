@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -142,45 +143,54 @@ class ArchiveLayout:
     def record_batch(self, first_seq: int,
                      chunks: Sequence[tuple[Sequence[Message], Sequence[str], int]],
                      ) -> pa.RecordBatch:
-        """Rows ``first_seq, first_seq + 1, ...`` of consumed ``(messages, outcomes, at_ms)``."""
+        """Rows ``first_seq, first_seq + 1, ...`` of consumed ``(messages, outcomes, at_ms)``.
+
+        Columns are converted whole by pyarrow; only a column holding a value of another
+        kind is converted value by value (that value becomes null and its event is kept
+        whole in ``_raw``).
+        """
         events: list[Mapping[str, Any]] = []
         positions: list[str] = []
         outcomes: list[str] = []
-        at: list[int] = []
-        for messages, verdicts, at_ms in chunks:
-            events.extend(m.event for m in messages)
-            positions.extend(m.position for m in messages)
+        for messages, verdicts, _at in chunks:
+            events.extend([m.event for m in messages])
+            positions.extend([m.position for m in messages])
             outcomes.extend(verdicts)
-            at.extend([at_ms] * len(messages))
         n = len(events)
+        at = np.repeat(np.array([c[2] for c in chunks], np.int64), [len(c[0]) for c in chunks])
         raw: list[str | None] = [None] * n
-        for i, outcome in enumerate(outcomes):
-            if outcome == INVALID:
-                raw[i] = orjson.dumps(events[i], default=str).decode()
-        keys = pa.array([_text(e.get(self.key)) for e in events], pa.string())
-        ids = pa.array([_text(e.get(self.id)) for e in events], pa.string())
-        times = pa.array([_millis(e.get(self.time)) for e in events], pa.int64())
-        values = [self._column(c, kind, events, raw) for c, kind in self.columns]
-        arrays = [pa.array(range(first_seq, first_seq + n), pa.int64()),
+        if INVALID in outcomes:
+            for i, outcome in enumerate(outcomes):
+                if outcome == INVALID:
+                    raw[i] = orjson.dumps(events[i], default=str).decode()
+        arrays = [pa.array(np.arange(first_seq, first_seq + n, dtype=np.int64)),
                   pa.array(positions, pa.string()), pa.array(outcomes, pa.string()),
-                  pa.array(at, pa.int64()).cast(_MS), keys, times, ids, *values,
+                  pa.array(at).cast(_MS),
+                  self._column(self.key, "key", events, raw),
+                  self._column(self.time, "time", events, raw),
+                  self._column(self.id, "key", events, raw),
+                  *(self._column(c, kind, events, raw) for c, kind in self.columns),
                   pa.array(raw, pa.string())]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     @staticmethod
     def _column(name: str, kind: str, events: Sequence[Mapping[str, Any]],
                 raw: list[str | None]) -> pa.Array:
+        """One column; ``kind`` is a schema kind, or ``key`` (text) or ``time`` (ms)."""
         values = [e.get(name) for e in events]
-        if kind != "int":  # pyarrow truncates 3.5 into an int64 column: ints go the slow way
-            try:
-                return pa.array(values, _KINDS[kind])
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
-                pass
-        elif all(type(v) is int or v is None for v in values):
-            try:
-                return pa.array(values, pa.int64())
-            except OverflowError:
-                pass
+        try:
+            if kind in ("int", "time"):  # pyarrow would truncate 3.5 into int64: infer
+                found = pa.array(values)
+                if pa.types.is_integer(found.type) or pa.types.is_null(found.type):
+                    return found.cast(pa.int64())
+            else:
+                return pa.array(values, _KINDS.get(kind, pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+            pass
+        if kind == "key":  # as the engines see keys and ids: as text
+            return pa.array([_text(v) for v in values], pa.string())
+        if kind == "time":
+            return pa.array([_millis(v) for v in values], pa.int64())
         out: list[Any] = []
         for i, v in enumerate(values):
             ok, stored = _fits(kind, v)

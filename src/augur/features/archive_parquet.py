@@ -3,29 +3,37 @@
 Layout under the archive folder (``$AUGUR_HOME/archive`` by default)::
 
     source=orders/
-      date=2026-11-28/shop_orders.000000000001-000000004711.parquet   committed batches
-      date=2026-11-29/shop_orders.000000004712-000000009020.parquet
-      _staging/shop_orders.parquet      the pending batch (never read as data)
+      date=2026-11-28/shop_orders.000000000001-000000904711.parquet   published events
+      date=2026-11-29/shop_orders.000000904712-000001809020.parquet
+      _staging/shop_orders.arrows       staged events (Arrow IPC stream, never read as data)
       _staging/shop_orders.lock         held by the running worker
 
-A committed file holds the writer's events ``first..last`` (``_seq``) and sits in
-the partition of the day (UTC) its last event was consumed. The pending batch is
-written row group by row group as events come, closed and fsynced when sealed,
-and committed by an atomic rename into its date partition after the checkpoint.
+A published file holds the writer's events ``first..last`` (``_seq``) and sits in
+the partition of the day (UTC) its last event was consumed. Checkpoints come every
+second or so, far too often for a file each: consumed events are appended to the
+staging stream, fsynced when a checkpoint is due (sealed), and published together
+as one Parquet file (written aside, fsynced, renamed into its partition) once
+checkpoints cover them and enough have gathered, and when the worker stops.
+Training sees published events only, so at most ``rotate_seconds`` late.
 Any other reader (DuckDB, Spark, pandas) can glob ``source=*/date=*/*.parquet``.
 """
 
 from __future__ import annotations
 
+import bisect
 import glob
 import logging
 import os
 import re
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc
 import pyarrow.parquet as pq
 
 from augur.errors import StoreError
@@ -33,6 +41,7 @@ from augur.features.archive import (
     ARCHIVED_AT,
     OUTCOME,
     POSITION,
+    ROW_GROUP,
     SEQ,
     ArchiveCount,
     BufferedWriter,
@@ -41,7 +50,7 @@ from augur.features.archive import (
     day_of,
 )
 from augur.features.definitions import FeatureView
-from augur.streaming import position_order
+from augur.streaming import Message, position_order
 
 log = logging.getLogger(__name__)
 _FILE = re.compile(r"^(?P<writer>.+)\.(?P<first>\d{12,})-(?P<last>\d{12,})\.parquet$")
@@ -60,10 +69,14 @@ class ParquetArchive:
 
     Args:
         root: the archive folder (created when the first worker writes).
+        rotate_rows: staged events that make a worker publish a Parquet file.
+        rotate_seconds: the longest a worker keeps events staged (unseen by training).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, rotate_rows: int = 1_000_000,
+                 rotate_seconds: float = 60.0) -> None:
         self.root = Path(root)
+        self.rotate_rows, self.rotate_seconds = rotate_rows, rotate_seconds
 
     def describe(self) -> str:
         """The archive folder."""
@@ -147,18 +160,25 @@ class ParquetArchive:
 
 
 class ParquetArchiveWriter(BufferedWriter):
-    """The running worker's side of a :class:`ParquetArchive`."""
+    """The running worker's side of a :class:`ParquetArchive`.
+
+    Consumed rows are appended to an Arrow IPC stream in ``_staging`` (readable up
+    to its last whole batch after a kill), which each seal fsyncs. Once a checkpoint
+    covers them, staged rows are published as one Parquet file when ``rotate_rows``
+    rows or ``rotate_seconds`` have gathered, when the day (UTC) changes, and when
+    the worker stops.
+    """
 
     def __init__(self, archive: ParquetArchive, view: FeatureView, name: str) -> None:
         super().__init__(view, name)
         self.archive = archive
         self._dir = archive.source_dir(self.source)
-        self._staging = self._dir / "_staging" / f"{self.name}.parquet"
+        self._staging = self._dir / "_staging" / f"{self.name}.arrows"
         self._lock: IO[bytes] | None = None
         self._file: IO[bytes] | None = None
-        self._parquet: pq.ParquetWriter | None = None
-        self._batch: tuple[int, int, int] | None = None  # (first, last, last consumed ms)
-        self._first = 0
+        self._ipc: pa.ipc.RecordBatchStreamWriter | None = None
+        self._staged = self._durable = 0  # rows staged; of those, covered by a checkpoint
+        self._since, self._day = 0.0, ""  # when the first staged row came, and its day
 
     def _take_lock(self) -> None:
         import fcntl
@@ -191,29 +211,31 @@ class ParquetArchiveWriter(BufferedWriter):
                     "aside, or archive elsewhere.")
         if not self._staging.exists():
             return next_seq
-        try:
-            pending = pq.read_table(self._staging, columns=[SEQ, POSITION, ARCHIVED_AT])
-        except (pa.ArrowInvalid, OSError) as exc:  # killed while writing it: after the checkpoint
-            log.info("%s: discarding an unfinished pending batch: %s", self.name, exc)
-            self._staging.unlink()
-            return next_seq
-        seqs = pending.column(SEQ)
-        if pending.num_rows and position is not None and position_order(
-                pending.column(POSITION)[-1].as_py()) <= position_order(position):
-            first, last = seqs[0].as_py(), seqs[-1].as_py()
-            if last < next_seq:  # committed already; only the staging entry came back
-                self._staging.unlink()
-                return next_seq
-            if first != next_seq:
-                raise StoreError(f"archive {self.archive.root}: the pending batch of "
-                                 f"{self.name!r} starts at {first}, expected {next_seq}")
-            stamps = pending.column(ARCHIVED_AT).cast(pa.int64()).to_pylist()
-            self._batch = (first, last, max(stamps))
-            self._commit()
-            log.info("%s: committed the pending batch %d..%d", self.name, first, last)
-            return int(last) + 1
+        staged = self._read_staged()
+        # Keep what a checkpoint covers and no published file holds; the rest comes again.
+        keep = staged.filter(pc.greater_equal(staged.column(SEQ), next_seq))
+        positions = keep.column(POSITION).to_pylist() if position is not None else []
+        cut = bisect.bisect_right(positions, position_order(position or "0"), key=position_order)
+        if cut:
+            self._publish(keep.slice(0, cut))
+            log.info("%s: published %d staged events the checkpoint covers", self.name, cut)
+            next_seq = keep.column(SEQ)[cut - 1].as_py() + 1
         self._staging.unlink()
-        return next_seq
+        return int(next_seq)
+
+    def _read_staged(self) -> pa.Table:
+        """The whole batches of the staging stream (a kill may have torn the last one)."""
+        batches: list[pa.RecordBatch] = []
+        try:
+            with pa.memory_map(str(self._staging)) as source, \
+                    pa.ipc.open_stream(source) as reader:
+                while True:
+                    batches.append(reader.read_next_batch())
+        except StopIteration:
+            pass
+        except (pa.ArrowInvalid, OSError) as exc:
+            log.info("%s: the staged events end in a torn batch: %s", self.name, exc)
+        return pa.Table.from_batches(batches, self.layout.schema)
 
     def _committed_position(self, path: Path) -> str:
         try:
@@ -222,55 +244,89 @@ class ParquetArchiveWriter(BufferedWriter):
             raise StoreError(f"archive file {path} cannot be read: {exc}") from exc
         return str(positions[-1].as_py())
 
+    def add(self, messages: Sequence[Message], outcomes: Sequence[str], at_ms: int) -> None:
+        """Append consumed messages; a new day (UTC) starts a new file when it can."""
+        if self._staged and self._staged == self._durable and not self._chunks and \
+                day_of(at_ms) != self._day:
+            self._publish_staged()
+        super().add(messages, outcomes, at_ms)
+
     def _append(self, batch: pa.RecordBatch) -> None:
         try:
-            if self._parquet is None:
-                self._file = open(self._staging, "wb")  # noqa: SIM115 - closed in _seal
-                self._parquet = pq.ParquetWriter(self._file, self.layout.schema)
-                self._first = batch.column(0)[0].as_py()
-            self._parquet.write_batch(batch)
+            if self._ipc is None:
+                self._file = open(self._staging, "wb")  # noqa: SIM115 - closed in _unstage
+                self._ipc = pa.ipc.new_stream(self._file, self.layout.schema)
+                self._since, self._day = time.monotonic(), day_of(self.last_at)
+            self._ipc.write_batch(batch)
         except OSError as exc:
             raise StoreError(f"archive {self.archive.root}: cannot write "
                              f"{self._staging}: {exc}") from exc
+        self._staged += batch.num_rows
 
     def _seal(self, last_seq: int, last_position: str) -> None:
-        if self._parquet is None or self._file is None:
+        if self._file is None:
             return
         try:
-            self._parquet.close()
             self._file.flush()
             os.fsync(self._file.fileno())
-            self._file.close()
         except OSError as exc:
             raise StoreError(f"archive {self.archive.root}: cannot write "
                              f"{self._staging}: {exc}") from exc
-        self._parquet = self._file = None
-        self._batch = (self._first, last_seq, self.last_at)
 
     def _commit(self) -> None:
-        if self._batch is None:
+        self._durable = self._staged
+        if self._durable and (self._durable >= self.archive.rotate_rows
+                              or time.monotonic() - self._since >= self.archive.rotate_seconds
+                              or day_of(self.last_at) != self._day):
+            self._publish_staged()
+
+    def _publish_staged(self) -> None:
+        self._unstage()
+        self._publish(self._read_staged())
+        self._staging.unlink()
+        self._staged = self._durable = 0
+
+    def _unstage(self) -> None:
+        if self._ipc is not None:
+            self._ipc.close()
+        if self._file is not None:
+            self._file.close()
+        self._ipc = self._file = None
+
+    def _publish(self, table: pa.Table) -> None:
+        """Write ``table`` (rows a checkpoint covers) as a committed Parquet file."""
+        if not table.num_rows:
             return
-        first, last, at = self._batch
+        seqs = table.column(SEQ)
+        first, last = seqs[0].as_py(), seqs[-1].as_py()
+        at = pc.max(table.column(ARCHIVED_AT)).cast(pa.int64()).as_py()
         folder = self._dir / f"date={day_of(at)}"
+        tmp = self._staging.with_suffix(".parquet")
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            os.replace(self._staging, folder / f"{self.name}.{first:012d}-{last:012d}.parquet")
-            _fsync_dir(folder)  # the new name is durable; a staging entry that comes back
-            # after a power loss is recognised as committed by the next recovery
+            with open(tmp, "wb") as f:
+                pq.write_table(table, f, compression="zstd", use_dictionary=[OUTCOME],
+                               row_group_size=ROW_GROUP * 4)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, folder / f"{self.name}.{first:012d}-{last:012d}.parquet")
+            _fsync_dir(folder)
         except OSError as exc:
-            raise StoreError(f"archive {self.archive.root}: cannot commit "
-                             f"{self._staging}: {exc}") from exc
-        self._batch = None
+            raise StoreError(f"archive {self.archive.root}: cannot publish events "
+                             f"{first}..{last}: {exc}") from exc
 
     def close(self) -> None:
-        """Close the pending file (the next recovery settles it) and release the lock."""
-        if self._parquet is not None:
-            try:
-                self._parquet.close()
-            finally:
-                if self._file is not None:
-                    self._file.close()
-            self._parquet = self._file = None
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        """Publish what checkpoints cover, if that is all that is staged; release the lock.
+
+        Staged rows no checkpoint covers yet (the worker failed) stay for the next
+        recovery to settle.
+        """
+        try:
+            if self._staged and self._staged == self._durable:
+                self._publish_staged()
+            else:
+                self._unstage()
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None

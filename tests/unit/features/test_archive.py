@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from archive_cases import CASES, VIEW, archived, messages, outcomes
@@ -40,7 +42,7 @@ def test_a_torn_pending_file_is_discarded(tmp_path: Path) -> None:
     writer.add(msgs, outcomes(msgs, StreamingEngine(VIEW)), 1_767_225_600_000)
     writer.seal()
     writer.close()  # sealed, never committed; then the file loses its tail
-    staged = tmp_path / "source=orders" / "_staging" / "shop_orders.parquet"
+    staged = tmp_path / "source=orders" / "_staging" / "shop_orders.arrows"
     staged.write_bytes(staged.read_bytes()[:-40])
     again = archive.writer(VIEW)
     again.recover(None)
@@ -185,7 +187,7 @@ def test_since_forms() -> None:
             parse_since(bad)
 
 
-def test_a_staging_entry_back_after_its_commit_is_dropped(tmp_path: Path) -> None:
+def test_staged_events_already_published_are_dropped(tmp_path: Path) -> None:
     archive = ParquetArchive(tmp_path)
     writer = archive.writer(VIEW)
     writer.recover(None)
@@ -193,9 +195,11 @@ def test_a_staging_entry_back_after_its_commit_is_dropped(tmp_path: Path) -> Non
     writer.seal()
     writer.commit()
     writer.close()
-    [committed] = tmp_path.rglob("*.parquet")
-    staged = tmp_path / "source=orders" / "_staging" / "shop_orders.parquet"
-    staged.write_bytes(committed.read_bytes())  # the rename's old entry, after a power loss
+    [published] = tmp_path.rglob("*.parquet")
+    staged = tmp_path / "source=orders" / "_staging" / "shop_orders.arrows"
+    table = pq.read_table(published)  # the staging stream, back after a power loss
+    with pa.OSFile(str(staged), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table)
     again = archive.writer(VIEW)
     again.recover("4")
     again.close()
