@@ -160,6 +160,32 @@ def case_one_writer_at_a_time(make: Make) -> None:
     third.close()
 
 
-CASES = [case_round_trip, case_sealed_but_no_checkpoint, case_checkpoint_but_no_commit,
+def case_hostile_values(make: Make) -> None:
+    """Values of the wrong kind, huge, nested or with NUL are archived, not fatal."""
+    odd: list[dict[str, Any]] = [
+        {"shop_id": "a\x00b", "event_time": 1000, "event_id": "n1", "courier": "x\x00y"},
+        {"shop_id": "k" * 10_000, "event_time": 1001, "event_id": "n2", "items": 2**70},
+        {"shop_id": 7, "event_time": 1002.0, "event_id": 8, "amount": "lots", "rush": 1},
+        {"shop_id": "s", "event_time": "1970-01-01T00:00:01.003", "event_id": "n4",
+         "courier": {"nested": [1, 2]}, "items": 3.0, "amount": True},
+        {"shop_id": "s", "event_time": 2**80, "event_id": "n5"},
+        {"__invalid__": "not json"},
+    ]
+    msgs = [Message(str(i + 1), (i + 1, 0), e) for i, e in enumerate(odd)]
+    verdicts = outcomes(msgs, StreamingEngine(VIEW))
+    _batch(make, StreamingEngine(VIEW), msgs, recover_at=None, commit=True).close()
+    rows = archived(make()).to_pylist()
+    assert [r["_outcome"] for r in rows] == verdicts
+    assert rows[0]["shop_id"].replace("\ufffd", "\x00") == "a\x00b"  # PostgreSQL has no NUL
+    assert rows[1]["shop_id"] == "k" * 10_000 and rows[1]["items"] is None and rows[1]["_raw"]
+    assert (rows[2]["shop_id"], rows[2]["event_time"], rows[2]["event_id"]) == ("7", 1002, "8")
+    assert rows[2]["amount"] is None and rows[2]["rush"] is None and "lots" in rows[2]["_raw"]
+    assert (rows[3]["event_time"], rows[3]["items"], rows[3]["amount"]) == (1003, 3, 1.0)
+    assert rows[3]["courier"] is None and "nested" in rows[3]["_raw"]
+    assert rows[4]["event_time"] is None and rows[4]["_outcome"] == "invalid"
+    assert rows[5]["_outcome"] == "invalid" and "not json" in rows[5]["_raw"]
+
+
+CASES = [case_round_trip, case_hostile_values, case_sealed_but_no_checkpoint, case_checkpoint_but_no_commit,
          case_killed_while_appending, case_archive_ahead_of_checkpoint,
          case_one_writer_at_a_time]

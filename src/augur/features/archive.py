@@ -30,6 +30,7 @@ Backends: Parquet files under ``$AUGUR_HOME/archive`` (default,
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -108,6 +109,14 @@ def _millis(value: Any) -> int | None:
     return ms if -2**63 <= ms < 2**63 else None
 
 
+def _raw_json(event: Mapping[str, Any]) -> str:
+    """The whole event as JSON text, whatever it holds."""
+    try:
+        return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # an integer beyond 64 bits, which the standard library can write
+        return json.dumps(event, default=str)
+
+
 def _text(value: Any) -> str | None:
     return value if type(value) is str else None if value is None else str(value)
 
@@ -162,7 +171,7 @@ class ArchiveLayout:
         if INVALID in outcomes:
             for i, outcome in enumerate(outcomes):
                 if outcome == INVALID:
-                    raw[i] = orjson.dumps(events[i], default=str).decode()
+                    raw[i] = _raw_json(events[i])
         arrays = [pa.array(np.arange(first_seq, first_seq + n, dtype=np.int64)),
                   pa.array(positions, pa.string()), pa.array(outcomes, pa.string()),
                   pa.array(at).cast(_MS),
@@ -195,7 +204,7 @@ class ArchiveLayout:
         for i, v in enumerate(values):
             ok, stored = _fits(kind, v)
             if not ok and raw[i] is None:
-                raw[i] = orjson.dumps(events[i], default=str).decode()
+                raw[i] = _raw_json(events[i])
             out.append(stored)
         return pa.array(out, _KINDS[kind])
 
@@ -261,6 +270,8 @@ class BufferedWriter:
     ``_seal(last_seq, last_position)``, ``_commit()`` and ``close()``.
     """
 
+    flush_rows = ROW_GROUP  # consumed events converted and appended at once
+
     def __init__(self, view: FeatureView, name: str) -> None:
         self.layout = ArchiveLayout(view)
         self.source, self.name = view.source.name, check_writer(name)
@@ -284,7 +295,7 @@ class BufferedWriter:
         self.last_at = max(self.last_at, at_ms)
         self._buffered += len(messages)
         self._last_position = messages[-1].position
-        if self._buffered >= ROW_GROUP:
+        if self._buffered >= self.flush_rows:
             self._flush()
 
     def _flush(self) -> None:

@@ -16,12 +16,15 @@ on its (source, writer) for as long as it runs.
 
 from __future__ import annotations
 
+import io
 import re
-from datetime import UTC, datetime, timedelta
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from augur.config import redact_url
 from augur.errors import ConfigError, ServiceUnavailable, StoreError
@@ -43,7 +46,6 @@ from augur.streaming import position_order
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}(\.[A-Za-z_][A-Za-z0-9_]{0,50})?$")
 _PG_TYPES = {"float": "double precision", "int": "bigint", "string": "text", "bool": "boolean"}
 _MS = "(extract(epoch FROM {0}) * 1000)::bigint"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -172,13 +174,21 @@ class PostgresArchive:
 
 
 class PostgresArchiveWriter(BufferedWriter):
-    """The running worker's side of a :class:`PostgresArchive`."""
+    """The running worker's side of a :class:`PostgresArchive`.
+
+    Rows go out in COPYs of ``flush_rows`` on a thread of their own, so the server's
+    work overlaps the worker's; sealing waits for them.
+    """
+
+    flush_rows = 8192
 
     def __init__(self, archive: PostgresArchive, view: FeatureView, name: str) -> None:
         super().__init__(view, name)
         self.archive = archive
         self._conn: Any = None
         self._key = (self.source, self.name)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="augur-archive")
+        self._copies: list[Future[None]] = []
 
     def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         import psycopg
@@ -220,34 +230,52 @@ class PostgresArchiveWriter(BufferedWriter):
         return int(seq) + 1
 
     def _append(self, batch: pa.RecordBatch) -> None:
+        """COPY the rows in as CSV written by Arrow; only ``fields`` is built per row."""
+        layout, n = self.layout, batch.num_rows
+        names = [c for c, _ in layout.columns]
+        values = [_no_nul(batch.column(c)).to_pylist() for c in names]
+        dumps = orjson.dumps
+        fields = [dumps(dict(zip(names, row, strict=True))).decode() for row in zip(*values, strict=True)] \
+            if names else ["{}"] * n
+        table = pa.table({
+            "source": pa.array([self.source] * n), "writer": pa.array([self.name] * n),
+            "seq": batch.column(SEQ), "position": _no_nul(batch.column(POSITION)),
+            "outcome": batch.column(OUTCOME), "archived_at": batch.column(ARCHIVED_AT),
+            "entity_key": _no_nul(batch.column(layout.key)),
+            "event_time": batch.column(layout.time), "event_id": _no_nul(batch.column(layout.id)),
+            "fields": pa.array(fields, pa.string()), "raw": _no_nul(batch.column(RAW))})
+        buffer = io.BytesIO()
+        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
+        self._wait(done_only=True)
+        # The server's side of COPY runs while the worker goes on: sealing waits for it.
+        self._copies.append(self._thread.submit(self._copy, table.column_names, buffer))
+
+    def _copy(self, columns: list[str], buffer: io.BytesIO) -> None:
         import psycopg
 
-        layout = self.layout
-        cols = {name: batch.column(name).to_pylist() for name in
-                (SEQ, POSITION, OUTCOME, RAW, layout.key, layout.id)}
-        stamps = batch.column(ARCHIVED_AT).cast(pa.int64()).to_pylist()
-        times = batch.column(layout.time).to_pylist()
-        values = [batch.column(c).to_pylist() for c, _ in layout.columns]
-        names = [c for c, _ in layout.columns]
-        dumps = orjson.dumps
         try:
             with self._conn.transaction(), self._conn.cursor() as cur, cur.copy(
-                    f"COPY {self.archive.events} (source, writer, seq, position, outcome, "
-                    "archived_at, entity_key, event_time, event_id, fields, raw) FROM STDIN",
-            ) as copy:
-                for i in range(batch.num_rows):
-                    fields = dumps({n: v[i] for n, v in zip(names, values, strict=True)}).decode()
-                    copy.write_row((self.source, self.name, cols[SEQ][i], cols[POSITION][i],
-                                    cols[OUTCOME][i], _stamp(stamps[i]), cols[layout.key][i],
-                                    times[i], cols[layout.id][i],
-                                    fields, cols[RAW][i]))
+                    f"COPY {self.archive.events} ({', '.join(columns)}) "
+                    "FROM STDIN (FORMAT csv)") as copy:
+                copy.write(buffer.getbuffer())
         except psycopg.OperationalError as exc:
             raise ServiceUnavailable(f"archive {self.archive.describe()}: "
                                      f"{_one_line(exc)}") from None
         except psycopg.Error as exc:
             raise StoreError(f"archive {self.archive.describe()}: {_one_line(exc)}") from None
 
+    def _wait(self, done_only: bool = False) -> None:
+        """Wait for the COPYs in flight (or collect the finished ones); raise their error."""
+        pending = []
+        for future in self._copies:
+            if done_only and not future.done():
+                pending.append(future)
+            else:
+                future.result()
+        self._copies = pending
+
     def _seal(self, last_seq: int, last_position: str) -> None:
+        self._wait()
         self._run(f"UPDATE {self.archive.commits} SET pending_seq = %s, pending_position = %s "
                   "WHERE source = %s AND writer = %s", (last_seq, last_position, *self._key))
 
@@ -259,10 +287,15 @@ class PostgresArchiveWriter(BufferedWriter):
 
     def close(self) -> None:
         """Close the connection (which releases the advisory lock)."""
+        self._thread.shutdown(wait=True)
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
 
-def _stamp(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=ms)
+def _no_nul(column: pa.Array) -> pa.Array:
+    """``column`` with NUL characters as U+FFFD in text: PostgreSQL text cannot hold NUL
+    (the Parquet archive keeps them)."""
+    if not pa.types.is_string(column.type):
+        return column
+    return pc.replace_substring(column, "\x00", "\ufffd")

@@ -50,13 +50,14 @@ def to_millis(value: Any, *, what: str = "timestamp") -> int:
     pandas ``Timestamp`` and ISO-8601 strings.
 
     Raises:
-        InvalidInput: the value is missing or not a timestamp.
+        InvalidInput: the value is missing, not a timestamp, or beyond 64-bit milliseconds.
     """
     if isinstance(value, bool) or value is None:
         raise InvalidInput(f"{what} is missing or not a timestamp: {value!r}")
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, int | np.integer | float) and not (
+            isinstance(value, float) and not value.is_integer()):
+        if not -2**63 <= value < 2**63:
+            raise InvalidInput(f"{what} {value!r} is out of range (64-bit milliseconds)")
         return int(value)
     if isinstance(value, np.datetime64):
         return int(value.astype("datetime64[ms]").astype(np.int64).item())

@@ -24,6 +24,7 @@ from augur.features.clock import to_millis
 from augur.features.definitions import Aggregation, FeatureView
 
 _SWEEP_EVERY = 65536  # events between sweeps of the dedup set
+_INT64 = 2**63  # times beyond 64 bits are invalid (no store, history or archive holds them)
 _RUNNING, _LIFETIME, _MERGED = 1, 2, 3
 # What became of an event (recorded per event by ``process(events, outcomes)``).
 ACCEPTED, DUPLICATE, LATE, INVALID = "accepted", "duplicate", "late", "invalid"
@@ -127,7 +128,7 @@ class StreamingEngine:
         for event in events:
             try:
                 key, event_id, raw = event[key_col], event[id_col], event[time_col]
-                t = raw if type(raw) is int else to_millis(raw)
+                t = raw if type(raw) is int and -_INT64 <= raw < _INT64 else to_millis(raw)
             except (KeyError, TypeError, InvalidInput):
                 stats.invalid += 1
                 if note is not None:
