@@ -56,6 +56,7 @@ CASES: dict[str, list[list[str]]] = {
     "features materialize": [["features", "materialize", "--help"]],
     "features get": [["features", "get", "--help"]],
     "features worker": [["features", "worker", "--help"]],
+    "features archive": [["features", "archive", "--help"]],
     "edge serve": [["edge", "serve", "--help"]],
     "ui": [["ui", "--help"]],
 }
