@@ -38,17 +38,14 @@ import pyarrow.parquet as pq
 
 from augur.errors import StoreError
 from augur.features.archive import (
-    ARCHIVED_AT,
-    OUTCOME,
-    POSITION,
     ROW_GROUP,
-    SEQ,
     ArchiveCount,
     BufferedWriter,
     check_source,
     check_writer,
     day_of,
 )
+from augur.features.archive_rows import ARCHIVED_AT, OUTCOME, POSITION, SEQ
 from augur.features.definitions import FeatureView
 from augur.streaming import Message, position_order
 

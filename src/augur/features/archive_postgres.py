@@ -28,18 +28,8 @@ import pyarrow.csv as pa_csv
 
 from augur.config import redact_url
 from augur.errors import ConfigError, ServiceUnavailable, StoreError
-from augur.features.archive import (
-    ARCHIVED_AT,
-    OUTCOME,
-    POSITION,
-    RAW,
-    SEQ,
-    ArchiveCount,
-    ArchiveLayout,
-    BufferedWriter,
-    check_source,
-    check_writer,
-)
+from augur.features.archive import ArchiveCount, BufferedWriter, check_source, check_writer
+from augur.features.archive_rows import ARCHIVED_AT, OUTCOME, POSITION, RAW, SEQ, ArchiveLayout
 from augur.features.definitions import FeatureView
 from augur.streaming import position_order
 

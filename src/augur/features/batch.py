@@ -28,7 +28,8 @@ import duckdb
 import pandas as pd
 
 from augur.errors import InvalidInput, StoreError
-from augur.features.archive import DEFAULT_ARCHIVE, OUTCOME, SEQ, EventArchive, open_archive
+from augur.features.archive import DEFAULT_ARCHIVE, EventArchive, open_archive
+from augur.features.archive_rows import OUTCOME, SEQ
 from augur.features.definitions import Aggregation, FeatureView, TableFeatureView, Window
 from augur.features.exact import scale_of, sql_finish_mean, sql_finish_sum, sql_quantize
 from augur.features.offline import columns_of, millis_expr, register_source

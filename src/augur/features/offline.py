@@ -39,12 +39,9 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, location: Any) ->
         location = str(location)
     if isinstance(location, list | tuple) and location and \
             all(isinstance(p, str | Path) for p in location):
-        files = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in location) + "]"
-        try:
-            con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM read_parquet('
-                        f"{files}, union_by_name = true, hive_partitioning = false)").fetchall()
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot read Parquet files {location[0]} ...: {exc}") from exc
+        files = ", ".join(_literal(str(p)) for p in location)
+        _parquet(con, name, f"[{files}], union_by_name = true, hive_partitioning = false",
+                 f"{location[0]} ...")
         return
     if isinstance(location, str):
         if location.startswith(("postgresql://", "postgres://")):
@@ -52,12 +49,7 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, location: Any) ->
         else:
             if not any(ch in location for ch in "*?[") and not Path(location).exists():
                 raise InvalidInput(f"offline source {location!r} does not exist")
-            escaped = location.replace("'", "''")
-            try:
-                con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
-                            f"SELECT * FROM read_parquet('{escaped}')").fetchall()
-            except duckdb.Error as exc:
-                raise StoreError(f"cannot read Parquet {location!r}: {exc}") from exc
+            _parquet(con, name, _literal(location), repr(location))
             return
     if location is None:
         raise InvalidInput(f"no offline history given for {name!r}")
@@ -66,6 +58,18 @@ def register_source(con: duckdb.DuckDBPyConnection, name: str, location: Any) ->
     except (duckdb.Error, TypeError, ValueError) as exc:
         raise InvalidInput(f"cannot use {type(location).__name__} as a table: {exc}") from exc
     con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM "{name}__data"').fetchall()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _parquet(con: duckdb.DuckDBPyConnection, name: str, arguments: str, what: str) -> None:
+    try:
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
+                    f"SELECT * FROM read_parquet({arguments})").fetchall()
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot read Parquet {what}: {exc}") from exc
 
 
 def read_postgres(location: str) -> Any:

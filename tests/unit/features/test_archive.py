@@ -24,7 +24,7 @@ from augur.features import (
     open_archive,
     parse_since,
 )
-from augur.features.archive import ArchiveLayout
+from augur.features.archive_rows import ArchiveLayout
 from augur.streaming import InProcessTransport, StreamWorker
 
 
@@ -70,15 +70,21 @@ def test_files_are_partitioned_by_source_and_date(tmp_path: Path) -> None:
     assert archive.counts("nothing_here") == []
 
 
-def test_a_broken_committed_file_is_a_store_error(tmp_path: Path) -> None:
+def _published(tmp_path: Path, n: int) -> tuple[ParquetArchive, Path]:
+    """An archive under ``tmp_path`` with events 1..n in one published file."""
     archive = ParquetArchive(tmp_path)
     writer = archive.writer(VIEW)
     writer.recover(None)
-    writer.add(messages(3), ["accepted"] * 3, 1_767_225_600_000)
+    writer.add(messages(n), ["accepted"] * n, 1_767_225_600_000)
     writer.seal()
     writer.commit()
     writer.close()
     [path] = tmp_path.rglob("*.parquet")
+    return archive, path
+
+
+def test_a_broken_committed_file_is_a_store_error(tmp_path: Path) -> None:
+    archive, path = _published(tmp_path, 3)
     path.write_bytes(b"PAR1 this is not parquet PAR1")
     with pytest.raises(StoreError, match="cannot read"):
         archive.counts("orders")
@@ -188,14 +194,7 @@ def test_since_forms() -> None:
 
 
 def test_staged_events_already_published_are_dropped(tmp_path: Path) -> None:
-    archive = ParquetArchive(tmp_path)
-    writer = archive.writer(VIEW)
-    writer.recover(None)
-    writer.add(messages(4), ["accepted"] * 4, 1_767_225_600_000)
-    writer.seal()
-    writer.commit()
-    writer.close()
-    [published] = tmp_path.rglob("*.parquet")
+    archive, published = _published(tmp_path, 4)
     staged = tmp_path / "source=orders" / "_staging" / "shop_orders.arrows"
     table = pq.read_table(published)  # the staging stream, back after a power loss
     with pa.OSFile(str(staged), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as stream:
