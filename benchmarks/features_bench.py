@@ -221,7 +221,7 @@ def bench_freshness(samples: int) -> tuple[float, float]:
            "from augur.cli import main; raise SystemExit(main())", "features", "worker",
            "-d", str(tmp / "defs.py"), "--view", "bench", "--transport", REDIS_URL,
            "--stream", name, "--store", f"{REDIS_URL}?namespace={name}",
-           "--checkpoint-interval", "1", "--batch-size", "500"]
+           "--checkpoint-interval", "1", "--batch-size", "500", "--archive", str(tmp / "archive")]
     proc = subprocess.Popen(cmd)
     os.sched_setaffinity(0, {me})
     client = redis.Redis.from_url(REDIS_URL)

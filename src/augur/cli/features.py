@@ -8,6 +8,8 @@ import asyncio
 import signal
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,20 @@ ARCHIVE_HELP = ("the workers' event archive: a folder of Parquet files or "
                 "postgresql://...#table (default $AUGUR_HOME/archive)")
 
 
+@contextmanager
+def arrival_warnings() -> Iterator[None]:
+    """Print the batch engine's arrival-order warnings as one ``augur: warning:`` line each."""
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", ArrivalOrderWarning)
+        yield
+    for warning in said:  # the engine says each once; anything else is passed on as is
+        if issubclass(warning.category, ArrivalOrderWarning):
+            print(f"augur: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+
+
 def cmd_training_set(args: argparse.Namespace) -> int:
     defs = load_definitions(args.definitions)
     views = [defs.view(v) for v in args.view] if args.view else list(defs.views.values())
@@ -46,15 +62,8 @@ def cmd_training_set(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in TABLE_SUFFIXES:
         raise ConfigError(f"--out {out}: use a {one_of(TABLE_SUFFIXES)} file")
     engine = BatchEngine(archive=None if args.from_history else open_archive(args.archive))
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always", ArrivalOrderWarning)
+    with arrival_warnings():
         table = engine.training_set(args.labels, views, timestamp=args.timestamp)
-    for warning in said:  # the engine says each once; anything else is passed on as is
-        if issubclass(warning.category, ArrivalOrderWarning):
-            print(f"augur: warning: {warning.message}", file=sys.stderr)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
     for name, where in engine.read_from.items():
         print(f"{name}: events from {where}")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +82,8 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     try:
         at = None if args.at is None else to_millis(
             int(args.at) if args.at.isdigit() else args.at, what="--at")
-        written = materialize(views, store, at=at)
+        with arrival_warnings():
+            written = materialize(views, store, at=at)
     finally:
         store.close()
     for name, n in written.items():

@@ -129,17 +129,17 @@ class EventArchive(Protocol):
 class BufferedWriter:
     """Sequence numbering and Arrow conversion shared by the archive backends.
 
-    Subclasses implement ``_recover(position) -> next_seq``, ``_append(batch)``,
+    Subclasses implement ``_recover(position) -> next_seq``, ``_append(table)``,
     ``_seal(last_seq, last_position)``, ``_commit()`` and ``close()``.
     """
 
-    flush_rows = ROW_GROUP  # consumed events converted and appended at once
+    flush_rows = ROW_GROUP  # converted rows gathered before they are appended
 
     def __init__(self, view: FeatureView, name: str) -> None:
         self.layout = ArchiveLayout(view)
         self.source, self.name = view.source.name, check_writer(name)
         self.next_seq = 1
-        self._chunks: list[tuple[Sequence[Message], Sequence[str], int]] = []
+        self._batches: list[pa.RecordBatch] = []
         self._buffered = 0
         self._pending = 0  # rows appended since the last seal
         self._last_position: str | None = None
@@ -151,10 +151,15 @@ class BufferedWriter:
         self.next_seq = self._recover(position)
 
     def add(self, messages: Sequence[Message], outcomes: Sequence[str], at_ms: int) -> None:
-        """See :meth:`ArchiveWriter.add`."""
+        """See :meth:`ArchiveWriter.add`.
+
+        The messages become Arrow rows at once: holding the consumed event dicts until a
+        flush would leave the garbage collector that many more objects to walk.
+        """
         if not messages:
             return
-        self._chunks.append((messages, outcomes, at_ms))
+        self._batches.append(self.layout.record_batch(
+            self.next_seq + self._buffered, [(messages, outcomes, at_ms)]))
         self.last_at = max(self.last_at, at_ms)
         self._buffered += len(messages)
         self._last_position = messages[-1].position
@@ -164,11 +169,10 @@ class BufferedWriter:
     def _flush(self) -> None:
         if not self._buffered:
             return
-        batch = self.layout.record_batch(self.next_seq, self._chunks)
-        self._append(batch)
-        self.next_seq += batch.num_rows
-        self._pending += batch.num_rows
-        self._chunks, self._buffered = [], 0
+        self._append(pa.Table.from_batches(self._batches, self.layout.schema))
+        self.next_seq += self._buffered
+        self._pending += self._buffered
+        self._batches, self._buffered = [], 0
 
     def seal(self) -> bool:
         """See :meth:`ArchiveWriter.seal`."""
@@ -188,7 +192,7 @@ class BufferedWriter:
     def _recover(self, position: str | None) -> int:
         raise NotImplementedError
 
-    def _append(self, batch: pa.RecordBatch) -> None:
+    def _append(self, table: pa.Table) -> None:
         raise NotImplementedError
 
     def _seal(self, last_seq: int, last_position: str) -> None:

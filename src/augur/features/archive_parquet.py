@@ -243,22 +243,22 @@ class ParquetArchiveWriter(BufferedWriter):
 
     def add(self, messages: Sequence[Message], outcomes: Sequence[str], at_ms: int) -> None:
         """Append consumed messages; a new day (UTC) starts a new file when it can."""
-        if self._staged and self._staged == self._durable and not self._chunks and \
+        if self._staged and self._staged == self._durable and not self._batches and \
                 day_of(at_ms) != self._day:
             self._publish_staged()
         super().add(messages, outcomes, at_ms)
 
-    def _append(self, batch: pa.RecordBatch) -> None:
+    def _append(self, table: pa.Table) -> None:
         try:
             if self._ipc is None:
                 self._file = open(self._staging, "wb")  # noqa: SIM115 - closed in _unstage
                 self._ipc = pa.ipc.new_stream(self._file, self.layout.schema)
                 self._since, self._day = time.monotonic(), day_of(self.last_at)
-            self._ipc.write_batch(batch)
+            self._ipc.write_table(table)
         except OSError as exc:
             raise StoreError(f"archive {self.archive.root}: cannot write "
                              f"{self._staging}: {exc}") from exc
-        self._staged += batch.num_rows
+        self._staged += table.num_rows
 
     def _seal(self, last_seq: int, last_position: str) -> None:
         if self._file is None:

@@ -219,9 +219,9 @@ class PostgresArchiveWriter(BufferedWriter):
                   "NULL WHERE source = %s AND writer = %s", self._key)
         return int(seq) + 1
 
-    def _append(self, batch: pa.RecordBatch) -> None:
+    def _append(self, table: pa.Table) -> None:
         """COPY the rows in as CSV written by Arrow; only ``fields`` is built per row."""
-        layout, n = self.layout, batch.num_rows
+        layout, n, batch = self.layout, table.num_rows, table
         names = [c for c, _ in layout.columns]
         values = [_no_nul(batch.column(c)).to_pylist() for c in names]
         dumps = orjson.dumps

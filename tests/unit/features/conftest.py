@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from augur.features import Aggregation, Entity, EventSource, FeatureView, Window
 
 SHOP = Entity("shop", "shop_id")
+
+
+@pytest.fixture(autouse=True)
+def _own_augur_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default archive ($AUGUR_HOME/archive) of every test is its own, empty one."""
+    monkeypatch.setenv("AUGUR_HOME", str(tmp_path / "augur-home"))
 
 
 @pytest.fixture
