@@ -49,7 +49,6 @@ from augur.features.archive import (
     ArchiveCount,
     ArchiveWriter,
     EventArchive,
-    open_archive,
     parse_since,
 )
 from augur.features.archive_parquet import ParquetArchive
@@ -79,7 +78,7 @@ from augur.features.online import (
 from augur.features.redis_online import RedisOnlineStore
 from augur.features.repo import Definitions, load_definitions
 from augur.features.skew import ArrivalOrderWarning
-from augur.features.store_factory import open_online_store
+from augur.features.store_factory import open_archive, open_online_store
 from augur.features.streaming import EngineStats, StreamingEngine
 
 __all__ = [

@@ -25,7 +25,8 @@ from the stream, so nothing is lost or archived twice.
 
 Backends: Parquet files under ``$AUGUR_HOME/archive`` (default,
 :mod:`augur.features.archive_parquet`) and a PostgreSQL table
-(:mod:`augur.features.archive_postgres`); :func:`open_archive` picks one.
+(:mod:`augur.features.archive_postgres`);
+:func:`~augur.features.store_factory.open_archive` picks one.
 """
 
 from __future__ import annotations
@@ -35,12 +36,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
 
-from augur.config import Settings, parse_duration, redact_url
+from augur.config import parse_duration
 from augur.errors import ConfigError, InvalidInput
 from augur.features.archive_rows import ArchiveLayout
 from augur.features.clock import to_millis
@@ -228,35 +228,6 @@ def parse_since(text: str, now: int | None = None) -> int:
     except InvalidInput as exc:
         raise ConfigError(f"--since {text!r}: expected an ISO-8601 date or time, epoch "
                           "milliseconds, or a duration ago such as 24h or 7d") from exc
-
-
-def open_archive(location: str | Path, settings: Settings | None = None) -> EventArchive:
-    """Open the archive at ``location``.
-
-    Args:
-        location: a folder for Parquet files (``$AUGUR_HOME`` is expanded; default
-            :data:`DEFAULT_ARCHIVE`), or ``postgresql://...[#table]`` (default table
-            ``augur_event_archive``).
-        settings: where ``$AUGUR_HOME`` is (default: read from the environment now).
-
-    Raises:
-        ConfigError: an empty location, another URL scheme, or a bad table name.
-    """
-    text = str(location).strip()
-    if not text:
-        raise ConfigError("archive location is empty")
-    if text.startswith(("postgresql://", "postgres://")):
-        from augur.features.archive_postgres import PostgresArchive
-
-        return PostgresArchive(text)
-    if "://" in text:
-        raise ConfigError(f"archive {redact_url(text)!r}: use a folder or postgresql://...")
-    if "$AUGUR_HOME" in text:
-        home = (settings or Settings.from_env()).home
-        text = text.replace("$AUGUR_HOME", str(home))
-    from augur.features.archive_parquet import ParquetArchive
-
-    return ParquetArchive(Path(text).expanduser())
 
 
 def check_source(name: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any
 
 import orjson
@@ -26,20 +27,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from augur.config import redact_url
-from augur.errors import ConfigError, ServiceUnavailable, StoreError
+from augur.backends import BackendURL, connect_postgres, parse_url, translate_errors
+from augur.errors import ConfigError, StoreError
 from augur.features.archive import ArchiveCount, BufferedWriter, check_source, check_writer
 from augur.features.archive_rows import ARCHIVED_AT, OUTCOME, POSITION, RAW, SEQ, ArchiveLayout
 from augur.features.definitions import FeatureView
 from augur.streaming import position_order
 
+SERVICE = "event archive"  # how error messages name the database
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}(\.[A-Za-z_][A-Za-z0-9_]{0,50})?$")
 _PG_TYPES = {"float": "double precision", "int": "bigint", "string": "text", "bool": "boolean"}
 _MS = "(extract(epoch FROM {0}) * 1000)::bigint"
-
-
-def _one_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _q(name: str) -> str:
@@ -50,42 +48,43 @@ class PostgresArchive:
     """Archived events in a PostgreSQL table (see the module docstring).
 
     Args:
-        url: ``postgresql://...[#table]``.
+        url: ``postgresql://...[#table]`` (the syntax of :mod:`augur.backends.urls`).
 
     Raises:
-        ConfigError: the table name is not ``name`` or ``schema.name``.
+        ConfigError: a malformed URL, or a table name that is not ``name`` or
+            ``schema.name``.
     """
 
     def __init__(self, url: str) -> None:
-        base, _, table = url.partition("#")
+        base, _, table = url.strip().partition("#")
+        self.url: BackendURL = parse_url(base, schemes=("postgresql",), what="archive URL")
         table = table or "augur_event_archive"
         if not _TABLE.fullmatch(table):
             raise ConfigError(f"archive table {table!r}: use letters, digits and _ "
                               "(optionally schema.table)")
-        self.url, self.table = base, table
+        self.table = table
         self.events, self.commits = _q(table), _q(table + "_commits")
         self._ready = False
 
     def describe(self) -> str:
         """The URL (password hidden) and table."""
-        return f"{redact_url(self.url)}#{self.table}"
+        return f"{self.url.describe()}#{self.table}"
+
+    def translated(self, what: str) -> AbstractContextManager[None]:
+        """The error boundary for a block that talks to this archive's database."""
+        return translate_errors(f"{what} ({self.table})", self.url, service=SERVICE)
 
     def connect(self) -> Any:
         """An autocommit connection with the tables created.
 
         Raises:
-            ServiceUnavailable: PostgreSQL cannot be reached or refuses the tables.
+            ServiceUnavailable: PostgreSQL cannot be reached.
+            StoreError, ConfigError: it refuses the tables.
         """
-        import psycopg
-
-        try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
-            raise ServiceUnavailable(f"archive {self.describe()} is unreachable: "
-                                     f"{_one_line(exc)}") from None
+        conn = connect_postgres(self.url, service=SERVICE)
         if not self._ready:
             try:
-                with conn.transaction():
+                with self.translated("creating the tables"), conn.transaction():
                     # Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL.
                     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table,))
                     conn.execute(f"""CREATE TABLE IF NOT EXISTS {self.events} (
@@ -99,24 +98,18 @@ class PostgresArchive:
                         committed_seq BIGINT NOT NULL DEFAULT 0, committed_position TEXT,
                         pending_seq BIGINT, pending_position TEXT,
                         PRIMARY KEY (source, writer))""")
-            except psycopg.Error as exc:
+            except BaseException:
                 conn.close()
-                raise ServiceUnavailable(f"archive {self.describe()}: cannot create its "
-                                         f"tables: {_one_line(exc)}") from None
+                raise
             self._ready = True
         return conn
 
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        import psycopg
-
         conn = self.connect()
         try:
-            rows: list[tuple[Any, ...]] = conn.execute(sql, params).fetchall()
+            with self.translated("reading"):
+                rows: list[tuple[Any, ...]] = conn.execute(sql, params).fetchall()
             return rows
-        except psycopg.OperationalError as exc:
-            raise ServiceUnavailable(f"archive {self.describe()}: {_one_line(exc)}") from None
-        except psycopg.Error as exc:
-            raise StoreError(f"archive {self.describe()}: {_one_line(exc)}") from None
         finally:
             conn.close()
 
@@ -181,16 +174,9 @@ class PostgresArchiveWriter(BufferedWriter):
         self._copies: list[Future[None]] = []
 
     def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        try:
+        with self.archive.translated("writing"):
             cur = self._conn.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
-        except psycopg.OperationalError as exc:
-            raise ServiceUnavailable(f"archive {self.archive.describe()}: "
-                                     f"{_one_line(exc)}") from None
-        except psycopg.Error as exc:
-            raise StoreError(f"archive {self.archive.describe()}: {_one_line(exc)}") from None
 
     def _recover(self, position: str | None) -> int:
         self._conn = self.archive.connect()
@@ -241,18 +227,11 @@ class PostgresArchiveWriter(BufferedWriter):
         self._copies.append(self._thread.submit(self._copy, table.column_names, buffer))
 
     def _copy(self, columns: list[str], buffer: io.BytesIO) -> None:
-        import psycopg
-
-        try:
-            with self._conn.transaction(), self._conn.cursor() as cur, cur.copy(
+        with self.archive.translated("writing events"), self._conn.transaction(), \
+                self._conn.cursor() as cur, cur.copy(
                     f"COPY {self.archive.events} ({', '.join(columns)}) "
                     "FROM STDIN (FORMAT csv)") as copy:
-                copy.write(buffer.getbuffer())
-        except psycopg.OperationalError as exc:
-            raise ServiceUnavailable(f"archive {self.archive.describe()}: "
-                                     f"{_one_line(exc)}") from None
-        except psycopg.Error as exc:
-            raise StoreError(f"archive {self.archive.describe()}: {_one_line(exc)}") from None
+            copy.write(buffer.getbuffer())
 
     def _wait(self, done_only: bool = False) -> None:
         """Wait for the COPYs in flight (or collect the finished ones); raise their error."""

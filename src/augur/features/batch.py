@@ -28,12 +28,13 @@ import duckdb
 import pandas as pd
 
 from augur.errors import InvalidInput, StoreError
-from augur.features.archive import DEFAULT_ARCHIVE, EventArchive, open_archive
+from augur.features.archive import DEFAULT_ARCHIVE, EventArchive
 from augur.features.archive_rows import OUTCOME, SEQ
 from augur.features.definitions import Aggregation, FeatureView, TableFeatureView, Window
 from augur.features.exact import scale_of, sql_finish_mean, sql_finish_sum, sql_quantize
 from augur.features.offline import columns_of, millis_expr, register_source
 from augur.features.skew import ArrivalOrderWarning, arrival_message, likely_late
+from augur.features.store_factory import open_archive
 from augur.features.streaming import ACCEPTED
 
 
