@@ -32,6 +32,7 @@ import pandas as pd
 import redis
 import redis.utils
 
+from augur.backends import connect_postgres, parse_url
 from augur.features import (
     Aggregation,
     BatchEngine,
@@ -202,9 +203,7 @@ def bench_archive(n: int, reps: int, core: int) -> list[tuple[str, list[tuple[fl
         for name in cleanup:
             client.delete(name)
             RedisOnlineStore(client, namespace=name).drop_namespace()
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        with connect_postgres(parse_url(POSTGRES_URL)) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}, {table}_commits")
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
     return list(results.items())

@@ -56,7 +56,8 @@ CASES: dict[str, list[list[str]]] = {
     "features materialize": [["features", "materialize", "--help"]],
     "features get": [["features", "get", "--help"]],
     "features worker": [["features", "worker", "--help"]],
-    "features archive": [["features", "archive", "--help"]],
+    "features archive": [["features", "archive", "--source", "orders"],
+                         ["features", "archive", "--source", "orders", "--json"]],
     "edge serve": [["edge", "serve", "--help"]],
     "ui": [["ui", "--help"]],
 }

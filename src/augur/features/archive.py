@@ -49,6 +49,7 @@ from augur.streaming import Message
 
 DEFAULT_ARCHIVE = "$AUGUR_HOME/archive"
 ROW_GROUP = 65_536  # rows converted to Arrow (and appended to the pending batch) at once
+_FIRST_MS, _LAST_MS = -62_135_596_800_000, 253_402_300_799_999  # 0001-01-01 .. 9999-12-31
 _WRITER = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
 
@@ -216,18 +217,26 @@ def parse_since(text: str, now: int | None = None) -> int:
     """Epoch milliseconds of ``--since``: ISO-8601, epoch ms, or a duration ago (``24h``).
 
     Raises:
-        ConfigError: none of those.
+        ConfigError: none of those (ASCII only: other scripts' digits are refused), or
+            a time outside the years 1 to 9999.
     """
     s = text.strip()
-    if s.isdigit() and len(s) <= 18:
-        return int(s)
-    if s and s[-1].isalpha() and not s[0].isalpha() and "-" not in s and ":" not in s:
-        return (now if now is not None else now_ms()) - int(parse_duration(s) * 1000)
+    problem = ConfigError(f"--since {text!r}: expected an ISO-8601 date or time, epoch "
+                          "milliseconds, or a duration ago such as 24h or 7d (years 1-9999)")
+    if not s.isascii():
+        raise problem
     try:
-        return to_millis(s, what="--since")
-    except InvalidInput as exc:
-        raise ConfigError(f"--since {text!r}: expected an ISO-8601 date or time, epoch "
-                          "milliseconds, or a duration ago such as 24h or 7d") from exc
+        if s.isdigit():
+            ms = int(s)
+        elif s and s[-1].isalpha() and not s[0].isalpha() and "-" not in s and ":" not in s:
+            ms = (now if now is not None else now_ms()) - int(parse_duration(s) * 1000)
+        else:
+            ms = to_millis(s, what="--since")
+    except (InvalidInput, ConfigError, OverflowError, ValueError) as exc:
+        raise problem from exc
+    if not _FIRST_MS <= ms <= _LAST_MS:
+        raise problem
+    return ms
 
 
 def check_source(name: str) -> str:

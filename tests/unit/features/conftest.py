@@ -13,9 +13,8 @@ SHOP = Entity("shop", "shop_id")
 
 
 @pytest.fixture(autouse=True)
-def _own_augur_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _own_augur_home(augur_home: Path) -> None:
     """The default archive ($AUGUR_HOME/archive) of every test is its own, empty one."""
-    monkeypatch.setenv("AUGUR_HOME", str(tmp_path / "augur-home"))
 
 
 @pytest.fixture

@@ -123,6 +123,11 @@ def test_archive_counts_and_training_from_it(defs: Path, tmp_path: Path,
     (["--source", "orders\n"], "event source name"),
     (["--source", "x" * 5000], "at most 63"),
     (["--source", "orders", "--since", "last tuesday"], "--since 'last tuesday'"),
+    (["--source", "orders", "--since", "9" * 30 + "d"], "years 1-9999"),  # beyond datetime
+    (["--source", "orders", "--since", "99999999999999999999"], "years 1-9999"),
+    (["--source", "orders", "--since", "\u0663h"], "--since"),  # an Arabic-Indic 3
+    (["--source", "orders", "--since", "\uff11\uff12"], "--since"),  # full-width 12
+    (["--source", "orders", "--since", "nanh"], "--since"),
     (["--source", "orders", "--archive", "s3://bucket/archive"], "use a folder or postgresql://"),
     (["--source", "orders", "--archive", "postgresql://u:hunter2@127.0.0.1:1/db#t"],
      "u:***@127.0.0.1:1"),
