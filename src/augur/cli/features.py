@@ -219,8 +219,9 @@ def register(subs: Any) -> None:
                                      "event source, per view and outcome (accepted, duplicate, "
                                      "late: beyond the allowed lateness, invalid).")
     a.add_argument("--source", "-s", required=True, help="event source name")
-    a.add_argument("--since", help="ISO-8601 date or time, epoch ms, or a duration ago "
-                                   "(24h, 7d); default: everything")
+    a.add_argument("--since", help="count events consumed since then: ISO-8601 date or "
+                                   "time, epoch ms, or a duration ago (24h, 7d); default: "
+                                   "everything")
     a.add_argument("--archive", default=DEFAULT_ARCHIVE, help=ARCHIVE_HELP)
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(func=cmd_archive)
