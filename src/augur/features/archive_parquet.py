@@ -47,7 +47,8 @@ from augur.features.archive import (
 )
 from augur.features.archive_rows import ARCHIVED_AT, OUTCOME, POSITION, SEQ
 from augur.features.definitions import FeatureView
-from augur.streaming import Message, position_order
+from augur.streaming import Message
+from augur.streaming.transport import position_order
 
 log = logging.getLogger(__name__)
 _FILE = re.compile(r"^(?P<writer>.+)\.(?P<first>\d{12,})-(?P<last>\d{12,})\.parquet$")

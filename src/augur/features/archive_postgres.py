@@ -32,7 +32,7 @@ from augur.errors import ConfigError, StoreError
 from augur.features.archive import ArchiveCount, BufferedWriter, check_source, check_writer
 from augur.features.archive_rows import ARCHIVED_AT, OUTCOME, POSITION, RAW, SEQ, ArchiveLayout
 from augur.features.definitions import FeatureView
-from augur.streaming import position_order
+from augur.streaming.transport import position_order
 
 SERVICE = "event archive"  # how error messages name the database
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,50}(\.[A-Za-z_][A-Za-z0-9_]{0,50})?$")
