@@ -15,8 +15,8 @@ from augur.streaming import (
     NatsTransport,
     RedisStreamTransport,
     Transport,
-    position_order,
 )
+from augur.streaming.transport import position_order
 
 pytestmark = pytest.mark.integration
 
